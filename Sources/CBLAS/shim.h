@@ -1,0 +1,4 @@
+#ifndef CIRCUITSWEEP_CBLAS_SHIM_H
+#define CIRCUITSWEEP_CBLAS_SHIM_H
+#include <cblas.h>
+#endif

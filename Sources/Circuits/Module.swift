@@ -1,0 +1,2 @@
+/// Module Circuits: see ../shared/DESIGN.md for what it owns.
+enum CircuitsModule {}

@@ -1,0 +1,2 @@
+/// Module Coordinator: see ../shared/DESIGN.md for what it owns.
+enum CoordinatorModule {}

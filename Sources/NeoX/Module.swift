@@ -1,0 +1,2 @@
+/// Module NeoX: see ../shared/DESIGN.md for what it owns.
+enum NeoXModule {}

@@ -1,0 +1,2 @@
+/// Module Results: see ../shared/DESIGN.md for what it owns.
+enum ResultsModule {}

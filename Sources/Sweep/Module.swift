@@ -1,0 +1,2 @@
+/// Module Sweep: see ../shared/DESIGN.md for what it owns.
+enum SweepModule {}

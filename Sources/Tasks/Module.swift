@@ -1,0 +1,2 @@
+/// Module Tasks: see ../shared/DESIGN.md for what it owns.
+enum TasksModule {}

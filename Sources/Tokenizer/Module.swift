@@ -1,0 +1,2 @@
+/// Module Tokenizer: see ../shared/DESIGN.md for what it owns.
+enum TokenizerModule {}

@@ -1,0 +1,2 @@
+/// Module Worker: see ../shared/DESIGN.md for what it owns.
+enum WorkerModule {}

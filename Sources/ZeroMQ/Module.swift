@@ -1,0 +1,2 @@
+/// Module ZeroMQ: see ../shared/DESIGN.md for what it owns.
+enum ZeroMQModule {}

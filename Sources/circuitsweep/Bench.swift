@@ -1,0 +1,9 @@
+import ArgumentParser
+
+/// `circuitsweep bench …`: benchmarks that print measured figures.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a benchmark and print measured figures.",
+        subcommands: [BenchBLAS.self]
+    )
+}
