@@ -1,2 +1,0 @@
-/// Module NeoX: see ../shared/DESIGN.md for what it owns.
-enum NeoXModule {}
