@@ -37,7 +37,7 @@ let package = Package(
         ]),
         .target(name: "Tokenizer"),
         .target(name: "Circuits", dependencies: ["NeoX", "Tensor"]),
-        .target(name: "Tasks", dependencies: ["Tokenizer", "NeoX", "Tensor"]),
+        .target(name: "Tasks", dependencies: ["Tokenizer", "NeoX", "Tensor", "Circuits"]),
 
         // Results and sweep.
         .target(name: "Results", dependencies: [
@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "NeoXTests", dependencies: ["NeoX", "Tensor"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits", "NeoX", "Tensor"]),
-        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizer", "NeoX"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizer", "NeoX", "Circuits"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "HDF5"]),
         .testTarget(name: "SweepTests", dependencies: [
             "Sweep", .product(name: "PropertyBased", package: "swift-property-based"),

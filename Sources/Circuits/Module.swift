@@ -1,2 +1,0 @@
-/// Module Circuits: see ../shared/DESIGN.md for what it owns.
-enum CircuitsModule {}
