@@ -147,6 +147,18 @@ public final class ZMQSocket {
         try Funnel.call("zmq_disconnect", endpoint: endpoint) { zmq_disconnect(socket, endpoint) }
     }
 
+    /// Drops the connection to `endpoint` and connects again (`zmq_disconnect` +
+    /// `zmq_connect`). Use it to retry after a refused CURVE handshake: libzmq 4.3 does not
+    /// reconnect by itself after the ZAP handler refuses a client. Messages still queued for
+    /// the old connection are discarded.
+    @available(*, noasync, message: "libzmq calls block; use a dedicated thread")
+    public func reconnect(_ endpoint: String) throws(ZMQError) {
+        let socket = try openHandle("zmq_disconnect", endpoint: endpoint)
+        // ENOENT: the failed connection may already be gone; connecting again is what matters.
+        _ = try? Funnel.call("zmq_disconnect", endpoint: endpoint) { zmq_disconnect(socket, endpoint) }
+        try Funnel.call("zmq_connect", endpoint: endpoint) { zmq_connect(socket, endpoint) }
+    }
+
     // MARK: Sending
 
     /// Sends `frames` as one multipart message (all frames arrive, or none).
