@@ -57,7 +57,7 @@ public struct NeoXCheckpoint: Sendable {
         var sources: [WeightSource?] = try layout.files.map { file in
             switch layout.format {
             case .safetensors: try SafetensorsFile(url: file)
-            case .torch: throw CheckpointError.torchArchiveInvalid(file: file.path, reason: "pytorch_model.bin support lands in the next commit")
+            case .torch: try TorchCheckpointFile(url: file)
             }
         }
         let plan = try planLoad(config: config, tied: tied, sources: sources.compactMap { $0 }, layout: layout)

@@ -34,3 +34,11 @@ import Testing
         for (name, tensor) in reference { #expect(loaded[name] == tensor, "\(name)") }
     }
 }
+
+extension LoaderTests {
+    @Test func binLoadsTinyTensors() throws {
+        let checkpoint = try NeoXCheckpoint.load(from: LoaderFixtures.model("neox-tiny-bin"))
+        let loaded = LoaderFixtures.namedTensors(checkpoint.weights)
+        for (name, tensor) in try Self.referenceTensors() { #expect(loaded[name] == tensor, "\(name)") }
+    }
+}
