@@ -129,3 +129,7 @@ public final class SocketMonitor {
         }
     }
 }
+
+/// A monitor belongs to the thread that owns the monitored socket.
+@available(*, unavailable, message: "a SocketMonitor belongs to the thread that owns its socket")
+extension SocketMonitor: Sendable {}

@@ -95,10 +95,10 @@ struct SocketTests {
         #expect(try socket.receive(timeout: .milliseconds(150)) == nil)
         let waited = ContinuousClock.now - start
         #expect(waited >= .milliseconds(140))
-        #expect(waited < .milliseconds(600))
+        #expect(waited < .seconds(1))
         let again = ContinuousClock.now
         #expect(try socket.receiveMessage(timeout: .zero) == nil)
-        #expect(ContinuousClock.now - again < .milliseconds(50))
+        #expect(ContinuousClock.now - again < .milliseconds(200))
     }
 
     @Test("send with timeout returns false when the high-water mark is reached")
