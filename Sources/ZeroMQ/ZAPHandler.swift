@@ -175,6 +175,9 @@ extension ZAPHandler {
             state.withLock { $0.running = true }
             started.signal()
             defer {
+                // Unbinding inproc is synchronous (closing alone releases the endpoint later,
+                // on libzmq's reaper thread), so a new handler can bind as soon as stop() returns.
+                try? socket.unbind(ZAPHandler.endpoint)
                 try? socket.close()
                 state.withLock { $0.running = false }
             }

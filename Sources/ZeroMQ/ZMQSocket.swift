@@ -163,7 +163,8 @@ public final class ZMQSocket {
 
     /// Sends `frames` as one multipart message (all frames arrive, or none).
     ///
-    /// On a ROUTER, `frames[0]` is the destination routing id. Empty frames are allowed;
+    /// On a ROUTER, `frames[0]` is the destination routing id; a message for an unknown id is
+    /// silently dropped unless ``SocketOptions/routerMandatory`` is set. Empty frames are allowed;
     /// an empty array is not (`EINVAL`). Each frame is copied once into a libzmq message.
     /// - Parameter timeout: `nil` waits until the message is queued, `.zero` never waits.
     /// - Returns: `true` when queued, `false` when the high-water mark kept it out until
@@ -281,3 +282,7 @@ public final class ZMQSocket {
         return text.isEmpty ? nil : text
     }
 }
+
+/// Sockets are owned by one thread at a time; libzmq sockets are not thread-safe.
+@available(*, unavailable, message: "a ZMQSocket belongs to the thread that created it")
+extension ZMQSocket: Sendable {}

@@ -18,7 +18,7 @@ struct KeysGenerate: ParsableCommand {
         discussion: """
             Writes NAME.key (key pair, mode 0600) and NAME.pub for the coordinator, \
             worker-NNN.key (mode 0600) and worker-NNN.pub for each worker, and workers.allow \
-            (one Z85 public key per line) for the coordinator's --allow-list. Give each worker \
+            (one Z85 public key per line), the coordinator's allow-list. Give each worker \
             its own .key file and the coordinator's .pub file. Existing files are never \
             overwritten unless --force is given.
             """)

@@ -19,6 +19,9 @@ struct CurveKeyTests {
     @Test("key pairs: generate, derive public from secret, parse Z85")
     func keyPairs() throws {
         #expect(CurveKeyPair.isSupported)
+        #expect(ZeroMQLibrary.has("curve"))
+        #expect(ZeroMQLibrary.version.major == 4)
+        #expect(ZeroMQLibrary.versionString.hasPrefix("4."))
         let pair = try CurveKeyPair.generate()
         #expect(pair.publicKey.z85.count == 40)
         #expect(try pair.secretKey.publicKey() == pair.publicKey)
