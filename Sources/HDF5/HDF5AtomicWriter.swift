@@ -17,23 +17,21 @@ public enum HDF5AtomicWriter {
     ///   - url: the final file name.
     ///   - beforeRename: called with the finished, synced temporary file just before the
     ///     rename; throwing aborts the write. Also a fault-injection point for tests.
-    ///   - body: fills the file. It MUST NOT keep groups or datasets beyond its return.
-    /// - Returns: what `body` returned.
+    ///   - body: fills the file. It MUST NOT keep groups or datasets beyond its return (the
+    ///     file is closed with `H5F_CLOSE_SEMI`, so a leaked object makes the write fail).
     @available(*, noasync, message: "HDF5 calls and fsync block; run them on a dedicated thread")
-    @discardableResult
-    public static func write<R>(to url: URL,
-                                beforeRename: ((URL) throws -> Void)? = nil,
-                                _ body: (HDF5File) throws -> R) throws -> R {
+    public static func write(to url: URL,
+                             beforeRename: ((URL) throws -> Void)? = nil,
+                             _ body: (HDF5File) throws -> Void) throws {
         let folder = url.deletingLastPathComponent()
         let temporary = folder.appendingPathComponent(
             ".\(url.lastPathComponent).\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp")
         var renamed = false
         defer { if !renamed { unlink(temporary.path) } }
 
-        let result: R
         do {
             let file = try HDF5File.create(temporary)
-            result = try body(file)
+            try body(file)
             try file.close()
         }
         try Syscall.fsyncFile(temporary.path, reportingAs: url.path)
@@ -41,7 +39,6 @@ public enum HDF5AtomicWriter {
         try Syscall.check(rename(temporary.path, url.path), "rename", file: url.path)
         renamed = true
         try Syscall.fsyncFile(folder.path, reportingAs: url.path, directory: true)
-        return result
     }
 }
 

@@ -24,8 +24,10 @@ extension HDF5Container {
     }
 
     /// Creates a variable-length UTF-8 string dataset (`nil` shape: 1-d). Strings MUST NOT
-    /// contain NUL. Chunking and deflate apply to the string references only: HDF5 keeps the
-    /// characters of variable-length strings uncompressed in its global heap.
+    /// contain NUL. Always stored contiguously and unfiltered (`options` is ignored): HDF5 1.10
+    /// refuses deflate and Fletcher32 on variable-length types ("not suitable for filters"),
+    /// and keeps the characters in its global heap anyway. For millions of strings prefer a
+    /// factored or byte-blob encoding.
     @discardableResult
     public func createDataset(_ name: String, strings: [String], shape: [Int]? = nil,
                               options: HDF5StorageOptions = .default) throws -> HDF5Dataset {
@@ -79,7 +81,7 @@ extension HDF5Container {
                               _ context: HDF5Context) throws -> HDF5Handle {
         let dcpl = try HDF5Handle.make(H5Pcreate(ch5_p_dataset_create()), .propertyList, "H5Pcreate", context)
         try HDF5Call.status(H5Pset_obj_track_times(dcpl.id, false), "H5Pset_obj_track_times", context)
-        guard !shape.isEmpty, !shape.contains(0) else { return dcpl }
+        guard !shape.isEmpty, !shape.contains(0), element != .string else { return dcpl }
         let chunk = options.chunkShape
             ?? HDF5StorageOptions.automaticChunkShape(for: shape, elementSize: element.byteSize)
         guard chunk.count == shape.count, zip(chunk, shape).allSatisfy({ $0 >= 1 && $0 <= $1 }) else {

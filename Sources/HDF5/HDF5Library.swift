@@ -7,10 +7,12 @@ import Darwin
 
 /// Process-wide access to the HDF5 C library.
 ///
-/// Debian's `libhdf5` is the serial build without `--enable-threadsafe`: its global state
-/// (id tables, error stacks, caches) is not protected, so two threads calling into it at the
-/// same time corrupt it. **Every HDF5 call in this module goes through ``withLock(_:)``**, one
-/// process-wide recursive lock. It is recursive so that a wrapper can call another wrapper (and
+/// HDF5 builds without `--enable-threadsafe` do not protect their global state (id tables,
+/// error stacks, caches), so two threads calling in at once corrupt it. Debian 12's 1.10.8
+/// serial package reports `H5is_library_threadsafe` = 1, but we do not rely on that (other
+/// builds, e.g. conda's or a self-built one, are not): **every HDF5 call in this module goes
+/// through ``withLock(_:)``**, one process-wide recursive lock, so at most one thread is inside
+/// HDF5 at a time. It is recursive so that a wrapper can call another wrapper (and
 /// `deinit`s can close handles) while already inside the lock.
 ///
 /// Code outside this module MUST NOT import `CHDF5`; it uses these wrappers, which take the lock.
@@ -19,8 +21,9 @@ import Darwin
 /// the parent, and re-create it in the child. So a forked child never inherits a lock (or an
 /// HDF5 state) that another thread held half-way through a call.
 ///
-/// On first use the library is opened (`H5open`) and HDF5's automatic error printing is
-/// switched off (`H5Eset_auto2(H5E_DEFAULT, NULL, NULL)`); failures are read from the error
+/// On first use the library is opened (`H5open`); HDF5's automatic error printing is switched
+/// off (`H5Eset_auto2(H5E_DEFAULT, NULL, NULL)`) on every entry, since thread-safe builds keep
+/// that setting per thread; failures are read from the error
 /// stack instead and thrown as ``HDF5Error``.
 public enum HDF5Library {
     /// Runs `body` holding the process-wide HDF5 lock.
@@ -28,6 +31,8 @@ public enum HDF5Library {
         let lock = globalHDF5Lock
         lock.lock()
         defer { lock.unlock() }
+        // Thread-safe builds keep the auto-print setting per thread; silence it for this one.
+        _ = ch5_silence_errors()
         return try body()
     }
 
@@ -46,8 +51,8 @@ public enum HDF5Library {
         return "\(v.major).\(v.minor).\(v.release)"
     }
 
-    /// Whether the linked library was built thread-safe (`H5is_library_threadsafe`). Debian's is
-    /// not; the lock is taken either way.
+    /// Whether the linked library was built thread-safe (`H5is_library_threadsafe`). The lock is
+    /// taken either way.
     public static var isThreadSafeBuild: Bool {
         withLock {
             var flag: hbool_t = false

@@ -83,10 +83,10 @@ struct UnitResultFaultTests {
                                                     file: dtype.path, object: "/attribution/scores")))
         let shape = try damaged(folder, "shape.h5") { file in
             try file.removeLink("circuits/10/mask")
-            try file.createDataset("circuits/10/mask", values: [UInt8](repeating: 0, count: 249))
+            try file.createDataset("circuits/10/mask", values: [UInt8](repeating: 0, count: 101))
         }
         #expect(readError(shape) == .shapeMismatch(file: shape.path, dataset: "/circuits/10/mask",
-                                                   expected: "[250] (one per edge)", found: [249]))
+                                                   expected: "[102] (one per edge)", found: [101]))
         let heads = try damaged(folder, "heads.h5") { file in
             try file.removeLink("heads/copy")
             try file.createDataset("heads/copy", values: [Float](repeating: 0, count: 8))

@@ -10,7 +10,7 @@ struct UnitResultFileTests {
         defer { folder.cleanup() }
         let url = folder.file("full.h5")
         let result = Sample.full()
-        #expect(result.attribution?.edgeNames.count == 250)
+        #expect(result.attribution?.edgeNames.count == 102)  // spec/eap-ig.md §2.4 for L=2, H=4
         let receipt = try UnitResultFile.write(result, to: url)
         #expect(receipt.sha256 == (try UnitResultFile.sha256(of: url)))
         #expect(receipt.byteCount == (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int))
