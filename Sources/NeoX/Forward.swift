@@ -60,8 +60,13 @@ extension NeoXModel {
     /// Logits at the given rows of the last forward pass: output[i] = finalNorm[rows[i]] · E_outᵀ,
     /// [rows.count, V].
     public func logits(trace: ForwardTrace, rows: [Int], into output: UnsafeMutablePointer<Float>) {
+        logits(finalNorm: trace.finalNorm, rows: rows, into: output)
+    }
+
+    /// Logits at the given rows of a final-norm output buffer (stride d), [rows.count, V].
+    public func logits(finalNorm: UnsafePointer<Float>, rows: [Int], into output: UnsafeMutablePointer<Float>) {
         let gathered = FloatBuffer(count: rows.count * d)
-        for (i, r) in rows.enumerated() { (gathered.pointer + i * d).update(from: trace.finalNorm + r * d, count: d) }
+        for (i, r) in rows.enumerated() { (gathered.pointer + i * d).update(from: finalNorm + r * d, count: d) }
         BLAS.sgemm(.none, .transposed, m: rows.count, n: vocabSize, k: d,
                    a: gathered.pointer, lda: d, b: embedOut.pointer, ldb: d, c: output, ldc: vocabSize)
     }
@@ -115,6 +120,23 @@ extension NeoXModel {
         }
     }
 
+    /// Rotates, in place, one head's q or k block (dh columns starting at `x`, row stride
+    /// `stride`) for every row of `layout`, position id = row index within its sequence.
+    public func applyRotary(headBlock x: UnsafeMutablePointer<Float>, stride: Int, layout: SequenceLayout) {
+        let half = rotary.half
+        guard half > 0 else { return }
+        rotary.cos.withUnsafeBufferPointer { cosTable in
+            rotary.sin.withUnsafeBufferPointer { sinTable in
+                for (b, n) in layout.lengths.enumerated() {
+                    for p in 0..<n {
+                        Kernels.rotate(x + (layout.offsets[b] + p) * stride, half: half,
+                                       cos: cosTable.baseAddress! + p * half, sin: sinTable.baseAddress! + p * half)
+                    }
+                }
+            }
+        }
+    }
+
     /// Causal, key-masked attention of every head of every sequence:
     /// A = softmax(q·kᵀ·scale) and z_h = A·v_h, written to `z` (stride d, column h·dh + c).
     ///
@@ -123,26 +145,36 @@ extension NeoXModel {
         qkv: UnsafePointer<Float>, layout: SequenceLayout,
         probabilities: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>
     ) {
+        for h in 0..<heads {
+            attend(head: h, qkv: qkv, layout: layout, probabilities: probabilities, probabilityStride: heads, z: z)
+        }
+    }
+
+    /// Attention of one head over every sequence. Sequence b's n×n block is written at
+    /// `probabilities + probabilityStride·attentionOffsets[b] + (probabilityStride > 1 ? h·n² : 0)`
+    /// (stride = heads for a whole layer buffer, 1 for a single-head buffer).
+    public func attend(
+        head h: Int, qkv: UnsafePointer<Float>, layout: SequenceLayout,
+        probabilities: UnsafeMutablePointer<Float>, probabilityStride: Int, z: UnsafeMutablePointer<Float>
+    ) {
         let dh = headDim, ld = 3 * d
         for (b, n) in layout.lengths.enumerated() {
             let base = layout.offsets[b]
-            for h in 0..<heads {
-                let q = qkv + base * ld + h * 3 * dh
-                let k = q + dh, v = q + 2 * dh
-                let a = probabilities + heads * layout.attentionOffsets[b] + h * n * n
-                BLAS.sgemm(.none, .transposed, m: n, n: n, k: dh, alpha: attentionScale,
-                           a: q, lda: ld, b: k, ldb: ld, c: a, ldc: n)
-                if let mask = layout.keyVisible {
-                    mask.withUnsafeBufferPointer { m in
-                        Kernels.maskedSoftmax(a, rows: n, columns: n, stride: n, causal: true,
-                                              keyVisible: m.baseAddress! + base)
-                    }
-                } else {
-                    Kernels.maskedSoftmax(a, rows: n, columns: n, stride: n, causal: true, keyVisible: nil)
+            let q = qkv + base * ld + h * 3 * dh
+            let k = q + dh, v = q + 2 * dh
+            let a = probabilities + probabilityStride * layout.attentionOffsets[b] + (probabilityStride > 1 ? h * n * n : 0)
+            BLAS.sgemm(.none, .transposed, m: n, n: n, k: dh, alpha: attentionScale,
+                       a: q, lda: ld, b: k, ldb: ld, c: a, ldc: n)
+            if let mask = layout.keyVisible {
+                mask.withUnsafeBufferPointer { m in
+                    Kernels.maskedSoftmax(a, rows: n, columns: n, stride: n, causal: true,
+                                          keyVisible: m.baseAddress! + base)
                 }
-                BLAS.sgemm(.none, .none, m: n, n: dh, k: n, a: a, lda: n, b: v, ldb: ld,
-                           c: z + base * d + h * dh, ldc: d)
+            } else {
+                Kernels.maskedSoftmax(a, rows: n, columns: n, stride: n, causal: true, keyVisible: nil)
             }
+            BLAS.sgemm(.none, .none, m: n, n: dh, k: n, a: a, lda: n, b: v, ldb: ld,
+                       c: z + base * d + h * dh, ldc: d)
         }
     }
 }
