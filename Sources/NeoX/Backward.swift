@@ -24,7 +24,7 @@ public struct ReceiverGradientSink: @unchecked Sendable {
         let perCopy = baseRows * d
         var copy = 0
         while copy * baseRows < rowCount {
-            Kernels.add(g + copy * perCopy, into: target, count: perCopy)
+            ParallelKernels.add(g + copy * perCopy, into: target, count: perCopy)
             copy += 1
         }
     }
@@ -80,7 +80,7 @@ extension NeoXModel {
         let R = layout.rowCount, dh = headDim, ld = 3 * d, H = heads
         precondition(R <= ws.rowCapacity, "backward workspace too small")
         var dRes = ws.gradient.pointer, dPrev = ws.nextGradient.pointer
-        Kernels.layerNormBackward(rows: R, width: d, upstream: finalNormGradient, upstreamStride: d,
+        ParallelKernels.layerNormBackward(rows: R, width: d, upstream: finalNormGradient, upstreamStride: d,
                                   normalized: trace.finalNormalized.pointer, inverseStd: trace.finalInverseStd.pointer,
                                   weight: finalNormWeight.pointer, output: dRes, outputStride: d, accumulate: false)
         sink?.accumulate(slot: layerCount * slotsPerLayer, dRes, rowCount: R, d: d)
@@ -91,10 +91,10 @@ extension NeoXModel {
             let dAct = ws.mlpGradient.pointer
             BLAS.sgemm(.none, .none, m: R, n: mlpDim, k: d, a: dRes, lda: d,
                        b: w.mlpOutWeight.pointer, ldb: mlpDim, c: dAct, ldc: mlpDim)
-            Kernels.geluBackward(dAct, preActivation: trace.mlpPreActivation(l), count: R * mlpDim)
+            ParallelKernels.geluBackward(dAct, preActivation: trace.mlpPreActivation(l), count: R * mlpDim)
             BLAS.sgemm(.none, .none, m: R, n: d, k: mlpDim, a: dAct, lda: mlpDim,
                        b: w.mlpInWeight.pointer, ldb: d, c: u, ldc: d)
-            Kernels.layerNormBackward(rows: R, width: d, upstream: u, upstreamStride: d,
+            ParallelKernels.layerNormBackward(rows: R, width: d, upstream: u, upstreamStride: d,
                                       normalized: trace.normalized2(l), inverseStd: trace.inverseStd2(l),
                                       weight: w.postAttentionNormWeight.pointer, output: g, outputStride: d,
                                       accumulate: false)
@@ -115,12 +115,12 @@ extension NeoXModel {
                     let column = h * 3 * dh + j * dh
                     BLAS.sgemm(.none, .none, m: R, n: d, k: dh, a: dqkv + column, lda: ld,
                                b: w.qkvWeight.pointer + column * d, ldb: d, c: u, ldc: d)
-                    Kernels.layerNormBackward(rows: R, width: d, upstream: u, upstreamStride: d,
+                    ParallelKernels.layerNormBackward(rows: R, width: d, upstream: u, upstreamStride: d,
                                               normalized: trace.normalized1(l), inverseStd: trace.inverseStd1(l),
                                               weight: w.inputNormWeight.pointer, output: g, outputStride: d,
                                               accumulate: false)
                     sink?.accumulate(slot: l * slotsPerLayer + j * H + h, g, rowCount: R, d: d)
-                    Kernels.add(g, into: dPrev, count: R * d)
+                    ParallelKernels.add(g, into: dPrev, count: R * d)
                 }
             }
             swap(&dRes, &dPrev)

@@ -16,7 +16,7 @@ extension NeoXModel {
             let x = trace.residual(l), next = trace.residual(l + 1)
             let ln = trace.normScratch.pointer
             // Attention: LN1, fused QKV, rotary, masked softmax mix, dense.
-            Kernels.layerNorm(rows: R, width: d, input: x, inputStride: d,
+            ParallelKernels.layerNorm(rows: R, width: d, input: x, inputStride: d,
                               weight: w.inputNormWeight.pointer, bias: w.inputNormBias.pointer,
                               eps: config.layerNormEps, output: ln, outputStride: d,
                               normalized: trace.normalized1(l), inverseStd: trace.inverseStd1(l))
@@ -38,7 +38,7 @@ extension NeoXModel {
                 for i in 0..<(R * d) { next[i] = attnOut[i] + x[i] }   // h = a + x, kept in xˡ⁺¹ for now
                 mlpInput = next
             }
-            Kernels.layerNorm(rows: R, width: d, input: mlpInput, inputStride: d,
+            ParallelKernels.layerNorm(rows: R, width: d, input: mlpInput, inputStride: d,
                               weight: w.postAttentionNormWeight.pointer, bias: w.postAttentionNormBias.pointer,
                               eps: config.layerNormEps, output: ln, outputStride: d,
                               normalized: trace.normalized2(l), inverseStd: trace.inverseStd2(l))
@@ -51,7 +51,7 @@ extension NeoXModel {
                 for i in 0..<(R * d) { next[i] = m[i] + next[i] }
             }
         }
-        Kernels.layerNorm(rows: R, width: d, input: trace.residual(layerCount), inputStride: d,
+        ParallelKernels.layerNorm(rows: R, width: d, input: trace.residual(layerCount), inputStride: d,
                           weight: finalNormWeight.pointer, bias: finalNormBias.pointer,
                           eps: config.layerNormEps, output: trace.finalNorm, outputStride: d,
                           normalized: trace.finalNormalized.pointer, inverseStd: trace.finalInverseStd.pointer)
@@ -94,7 +94,7 @@ extension NeoXModel {
         let w = layers[l]
         linear(u, rows: rows, inWidth: d, weight: w.mlpInWeight.pointer, bias: w.mlpInBias.pointer,
                outWidth: mlpDim, output: preActivation, outputStride: mlpDim)
-        Kernels.gelu(preActivation, into: activationScratch, count: rows * mlpDim)
+        ParallelKernels.gelu(preActivation, into: activationScratch, count: rows * mlpDim)
         linear(activationScratch, rows: rows, inWidth: mlpDim, weight: w.mlpOutWeight.pointer,
                bias: w.mlpOutBias.pointer, outWidth: d, output: output, outputStride: d)
     }
