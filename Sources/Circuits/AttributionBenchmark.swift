@@ -1,0 +1,81 @@
+import Foundation
+import NeoX
+import Tensor
+
+/// The `bench attribute` workload: EAP-IG-inputs on random weights of a Pythia shape, random
+/// prompts, and a patched evaluation of a circuit of the top-|score| edges.
+public enum AttributionBenchmark {
+    public struct Report: Sendable {
+        public let shape: PythiaShape
+        public let examples: Int, tokens: Int, steps: Int
+        public let attributionSeconds: Double
+        /// Matmul FLOPs of the attribution: (2+m) forwards, m backwards to activations, and the
+        /// score contraction.
+        public let attributionFlops: Double
+        public var attributionGflops: Double { attributionFlops / attributionSeconds / 1e9 }
+        public let circuitEdges: Int
+        /// One-off cost of caching the clean and corrupted runs for circuit evaluation.
+        public let evaluatorSetupSeconds: Double
+        /// Median time of one patched evaluation of the circuit.
+        public let circuitEvaluationSeconds: Double
+        public let forward: NeoXModel.ForwardTiming
+    }
+
+    /// Runs the workload. Blocking; `progress` receives attribution progress.
+    @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
+    public static func run(
+        shape: PythiaShape, examples: Int = 8, tokens: Int = 16, steps: Int = 30, circuitEdges: Int = 200,
+        maxRowsPerPass: Int = 2048, progress: ((AttributionProgress) -> Void)? = nil
+    ) throws(AttributionError) -> Report {
+        let model = NeoXModel.random(shape: shape)
+        var state: UInt64 = 2024
+        func token() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33) % model.vocabSize
+        }
+        let list = (0..<examples).map { _ -> TaskExample in
+            let clean = [0] + (1..<tokens).map { _ in token() }
+            var corrupted = clean
+            corrupted[tokens / 2] = token()
+            corrupted[tokens - 2] = token()
+            return TaskExample(clean: clean, corrupted: corrupted, correct: [token()], incorrect: [token()])
+        }
+        let task = TaskExamples(metric: .logitDiff, examples: list)
+        let options = AttributionOptions(method: .eapIGInputs(steps: steps), batchSize: examples,
+                                         maxRowsPerPass: maxRowsPerPass)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let scores = try EdgeAttribution(model: model).scores(examples: task, options: options, progress: progress)
+        let attributionSeconds = seconds(since: start)
+
+        let L = Double(model.layerCount), d = Double(model.d)
+        let T = Double(examples * tokens), S2 = Double(examples * tokens * tokens), m = Double(steps)
+        let g = model.circuitGraph
+        let flops = (2 + m) * (24 * L * d * d * T + 4 * L * d * S2) + m * (24 * L * d * d * T + 8 * L * d * S2)
+            + 2 * Double(g.senderCount * g.receiverCount) * T * d + 2 * L * T * d * d
+
+        // Circuit: the top-|score| edges.
+        let vector = scores.edgeVector
+        let order = vector.indices.sorted { abs(vector[$0]) > abs(vector[$1]) }
+        var mask = [Bool](repeating: false, count: vector.count)
+        for i in order.prefix(circuitEdges) { mask[i] = true }
+        let setupStart = DispatchTime.now().uptimeNanoseconds
+        let evaluator = try PatchedEvaluator(model: model, examples: task)
+        let setup = seconds(since: setupStart)
+        var times: [Double] = []
+        for _ in 0..<5 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try evaluator.metrics(edgeMask: mask)
+            times.append(seconds(since: t0))
+        }
+        times.sort()
+        let forward = model.timeForward(batch: examples, length: tokens, budgetSeconds: 1)
+        return Report(shape: shape, examples: examples, tokens: tokens, steps: steps,
+                      attributionSeconds: attributionSeconds, attributionFlops: flops,
+                      circuitEdges: min(circuitEdges, vector.count), evaluatorSetupSeconds: setup,
+                      circuitEvaluationSeconds: times[times.count / 2], forward: forward)
+    }
+
+    private static func seconds(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+}
