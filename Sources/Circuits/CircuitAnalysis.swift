@@ -2,11 +2,11 @@
 /// examples: edges outside the circuit carry the corrupted run's activations.
 public protocol CircuitEvaluating {
     /// Per-example metric values of the clean run (every edge in).
-    func fullModelMetrics() throws -> [Double]
+    func fullModelValues() throws -> [Double]
     /// Per-example metric values of the corrupted run (no edge in).
-    func emptyCircuitMetrics() throws -> [Double]
+    func emptyCircuitValues() throws -> [Double]
     /// Per-example metric values with `circuit` patched in.
-    func metrics(of circuit: Circuit) throws -> [Double]
+    func values(of circuit: Circuit) throws -> [Double]
 }
 
 /// What a unit asks of circuit discovery.
@@ -60,13 +60,13 @@ public enum CircuitAnalysis {
         evaluator: some CircuitEvaluating, progress: (Progress) -> Void = { _ in }
     ) throws -> CircuitAnalysisResult {
         progress(.baselines)
-        let full = try evaluator.fullModelMetrics()
-        let empty = try evaluator.emptyCircuitMetrics()
+        let full = try evaluator.fullModelValues()
+        let empty = try evaluator.emptyCircuitValues()
         var evaluated: [Int: EvaluatedCircuit] = [:]
         func circuit(ofSize n: Int) throws -> EvaluatedCircuit {
             if let known = evaluated[n] { return known }
             let selected = graph.selectCircuit(request.selection, edgeCount: n, scores: scores)
-            let values = selected.edgeCount == 0 ? empty : try evaluator.metrics(of: selected)
+            let values = selected.edgeCount == 0 ? empty : try evaluator.values(of: selected)
             let result = EvaluatedCircuit(requestedSize: n, circuit: selected, perExample: values)
             evaluated[n] = result
             return result

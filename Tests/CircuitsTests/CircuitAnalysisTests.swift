@@ -7,9 +7,9 @@ private final class ScoreSumEvaluator: CircuitEvaluating {
     let scores: [Float]
     var calls = 0
     init(scores: [Float]) { self.scores = scores }
-    func fullModelMetrics() -> [Double] { [Double(scores.map { abs($0) }.reduce(0, +))] }
-    func emptyCircuitMetrics() -> [Double] { [0] }
-    func metrics(of circuit: Circuit) -> [Double] {
+    func fullModelValues() -> [Double] { [Double(scores.map { abs($0) }.reduce(0, +))] }
+    func emptyCircuitValues() -> [Double] { [0] }
+    func values(of circuit: Circuit) -> [Double] {
         calls += 1
         return [zip(scores, circuit.edges).reduce(0) { $0 + ($1.1 ? Double(abs($1.0)) : 0) }]
     }
