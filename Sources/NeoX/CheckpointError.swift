@@ -7,6 +7,8 @@ import Foundation
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     /// A file could not be opened, mapped or read.
     case unreadable(file: String, reason: String)
+    /// An output file could not be written.
+    case unwritable(file: String, reason: String)
     /// `config.json` is not valid JSON or a key has the wrong type.
     case configUnreadable(file: String, reason: String)
     /// `config.json` parses but describes something we cannot run.
@@ -42,6 +44,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .unreadable(file, reason):
             "cannot read \(file): \(reason)"
+        case let .unwritable(file, reason):
+            "cannot write \(file): \(reason)"
         case let .configUnreadable(file, reason):
             "cannot parse \(file): \(reason)"
         case let .configInvalid(file, key, reason):

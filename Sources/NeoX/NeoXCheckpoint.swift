@@ -80,6 +80,12 @@ public struct NeoXCheckpoint: Sendable {
                               weightFiles: layout.files, contentHash: hash)
     }
 
+    /// Resolves `location` (see `ModelLocator`) and loads the checkpoint there.
+    /// - Throws: `ModelLocationError` or `CheckpointError`.
+    public static func load(_ location: ModelLocation, hashContent: Bool = true) throws -> NeoXCheckpoint {
+        try load(from: ModelLocator.resolve(location), hashContent: hashContent)
+    }
+
     /// Where each needed tensor comes from.
     struct PlannedTensor {
         var sourceIndex: Int
