@@ -8,6 +8,7 @@ struct CircuitSweep: AsyncParsableCommand {
         abstract: "Distributed EAP-IG circuit analyses over model families and training checkpoints.",
         version: CircuitSweepVersion.string,
         subcommands: [
+            Attribute.self,
             Bench.self,
             Forward.self,
             Keys.self,
