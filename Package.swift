@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "SweepTests", dependencies: [
             "Sweep", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Sweep", "Results"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Sweep", "Results", "Circuits", "NeoX"]),
     ],
     swiftLanguageModes: [.v6]
 )
