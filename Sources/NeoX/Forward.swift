@@ -1,0 +1,148 @@
+import Tensor
+
+/// The GPT-NeoX forward pass as HF computes it (spec/eap-ig.md §1.3–1.4), Float32, on packed
+/// sequences.
+extension NeoXModel {
+    /// Runs the forward pass on `trace.residual(0)`, which the caller has filled with the input
+    /// embeddings (token embeddings, or the IG interpolation of two embeddings), and records
+    /// every activation in `trace`. The final layer norm is applied to every row; logits are
+    /// computed separately (`logits(trace:rows:into:)`) only where they are needed.
+    public func forward(trace: ForwardTrace, layout: SequenceLayout) {
+        precondition(trace.fits(layout), "trace too small for the layout")
+        trace.layout = layout
+        let R = layout.rowCount
+        for l in 0..<layerCount {
+            let w = layers[l]
+            let x = trace.residual(l), next = trace.residual(l + 1)
+            let ln = trace.normScratch.pointer
+            // Attention: LN1, fused QKV, rotary, masked softmax mix, dense.
+            Kernels.layerNorm(rows: R, width: d, input: x, inputStride: d,
+                              weight: w.inputNormWeight.pointer, bias: w.inputNormBias.pointer,
+                              eps: config.layerNormEps, output: ln, outputStride: d,
+                              normalized: trace.normalized1(l), inverseStd: trace.inverseStd1(l))
+            let qkv = trace.qkv(l)
+            linear(ln, rows: R, inWidth: d, weight: w.qkvWeight.pointer, bias: w.qkvBias.pointer,
+                   outWidth: 3 * d, output: qkv, outputStride: 3 * d)
+            applyRotary(qkv: qkv, layout: layout)
+            attend(qkv: qkv, layout: layout,
+                   probabilities: trace.probabilities.pointer + l * heads * trace.attentionCapacity,
+                   z: trace.z(l))
+            let attnOut = trace.attentionOutput(l)
+            linear(trace.z(l), rows: R, inWidth: d, weight: w.denseWeight.pointer, bias: w.denseBias.pointer,
+                   outWidth: d, output: attnOut, outputStride: d)
+            // MLP on LN2(xˡ) (parallel) or LN2(xˡ + a) (sequential).
+            let mlpInput: UnsafeMutablePointer<Float>
+            if config.useParallelResidual {
+                mlpInput = x
+            } else {
+                for i in 0..<(R * d) { next[i] = attnOut[i] + x[i] }   // h = a + x, kept in xˡ⁺¹ for now
+                mlpInput = next
+            }
+            Kernels.layerNorm(rows: R, width: d, input: mlpInput, inputStride: d,
+                              weight: w.postAttentionNormWeight.pointer, bias: w.postAttentionNormBias.pointer,
+                              eps: config.layerNormEps, output: ln, outputStride: d,
+                              normalized: trace.normalized2(l), inverseStd: trace.inverseStd2(l))
+            mlp(normalizedInput: ln, rows: R, layer: l, preActivation: trace.mlpPreActivation(l),
+                activationScratch: trace.activationScratch.pointer, output: trace.mlpOutput(l))
+            let m = trace.mlpOutput(l)
+            if config.useParallelResidual {
+                for i in 0..<(R * d) { next[i] = m[i] + attnOut[i] + x[i] }   // HF order: m + a + x
+            } else {
+                for i in 0..<(R * d) { next[i] = m[i] + next[i] }
+            }
+        }
+        Kernels.layerNorm(rows: R, width: d, input: trace.residual(layerCount), inputStride: d,
+                          weight: finalNormWeight.pointer, bias: finalNormBias.pointer,
+                          eps: config.layerNormEps, output: trace.finalNorm, outputStride: d,
+                          normalized: trace.finalNormalized.pointer, inverseStd: trace.finalInverseStd.pointer)
+    }
+
+    /// Logits at the given rows of the last forward pass: output[i] = finalNorm[rows[i]] · E_outᵀ,
+    /// [rows.count, V].
+    public func logits(trace: ForwardTrace, rows: [Int], into output: UnsafeMutablePointer<Float>) {
+        let gathered = FloatBuffer(count: rows.count * d)
+        for (i, r) in rows.enumerated() { (gathered.pointer + i * d).update(from: trace.finalNorm + r * d, count: d) }
+        BLAS.sgemm(.none, .transposed, m: rows.count, n: vocabSize, k: d,
+                   a: gathered.pointer, lda: d, b: embedOut.pointer, ldb: d, c: output, ldc: vocabSize)
+    }
+
+    // MARK: Building blocks (shared with the patched evaluation)
+
+    /// y = x·Wᵀ + b for an HF `nn.Linear` weight W [out, in].
+    @inlinable
+    public func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inWidth: Int, inputStride: Int? = nil,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outWidth: Int,
+        output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
+        BLAS.sgemm(.none, .transposed, m: rows, n: outWidth, k: inWidth,
+                   a: x, lda: inputStride ?? inWidth, b: weight, ldb: inWidth, c: output, ldc: outputStride)
+        if let bias { Kernels.addBias(bias, to: output, rows: rows, width: outWidth, stride: outputStride) }
+    }
+
+    /// MLP on an already layer-normed input: pre = u·W_4hᵀ + b_4h, out = gelu(pre)·W_hᵀ + b_h.
+    public func mlp(
+        normalizedInput u: UnsafePointer<Float>, rows: Int, layer l: Int,
+        preActivation: UnsafeMutablePointer<Float>, activationScratch: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        let w = layers[l]
+        linear(u, rows: rows, inWidth: d, weight: w.mlpInWeight.pointer, bias: w.mlpInBias.pointer,
+               outWidth: mlpDim, output: preActivation, outputStride: mlpDim)
+        Kernels.gelu(preActivation, into: activationScratch, count: rows * mlpDim)
+        linear(activationScratch, rows: rows, inWidth: mlpDim, weight: w.mlpOutWeight.pointer,
+               bias: w.mlpOutBias.pointer, outWidth: d, output: output, outputStride: d)
+    }
+
+    /// Applies the partial rotary embedding in place to q and k of every head (fused layout,
+    /// row stride 3d), position id = row index within its sequence.
+    public func applyRotary(qkv: UnsafeMutablePointer<Float>, layout: SequenceLayout) {
+        let half = rotary.half, dh = headDim
+        guard half > 0 else { return }
+        rotary.cos.withUnsafeBufferPointer { cosTable in
+            rotary.sin.withUnsafeBufferPointer { sinTable in
+                for (b, n) in layout.lengths.enumerated() {
+                    for p in 0..<n {
+                        let row = qkv + (layout.offsets[b] + p) * 3 * d
+                        let c = cosTable.baseAddress! + p * half, s = sinTable.baseAddress! + p * half
+                        for h in 0..<heads {
+                            Kernels.rotate(row + h * 3 * dh, half: half, cos: c, sin: s)
+                            Kernels.rotate(row + h * 3 * dh + dh, half: half, cos: c, sin: s)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Causal, key-masked attention of every head of every sequence:
+    /// A = softmax(q·kᵀ·scale) and z_h = A·v_h, written to `z` (stride d, column h·dh + c).
+    ///
+    /// - Parameter probabilities: one layer's probability buffer (layout's attention offsets).
+    public func attend(
+        qkv: UnsafePointer<Float>, layout: SequenceLayout,
+        probabilities: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>
+    ) {
+        let dh = headDim, ld = 3 * d
+        for (b, n) in layout.lengths.enumerated() {
+            let base = layout.offsets[b]
+            for h in 0..<heads {
+                let q = qkv + base * ld + h * 3 * dh
+                let k = q + dh, v = q + 2 * dh
+                let a = probabilities + heads * layout.attentionOffsets[b] + h * n * n
+                BLAS.sgemm(.none, .transposed, m: n, n: n, k: dh, alpha: attentionScale,
+                           a: q, lda: ld, b: k, ldb: ld, c: a, ldc: n)
+                if let mask = layout.keyVisible {
+                    mask.withUnsafeBufferPointer { m in
+                        Kernels.maskedSoftmax(a, rows: n, columns: n, stride: n, causal: true,
+                                              keyVisible: m.baseAddress! + base)
+                    }
+                } else {
+                    Kernels.maskedSoftmax(a, rows: n, columns: n, stride: n, causal: true, keyVisible: nil)
+                }
+                BLAS.sgemm(.none, .none, m: n, n: dh, k: n, a: a, lda: n, b: v, ldb: ld,
+                           c: z + base * d + h * dh, ldc: d)
+            }
+        }
+    }
+}
