@@ -34,6 +34,7 @@ let package = Package(
         // Numerics and science.
         .target(name: "NeoX", dependencies: [
             "Tensor", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Tokenizer", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Circuits", dependencies: ["NeoX", "Tensor"]),
