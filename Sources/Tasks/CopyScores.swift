@@ -6,7 +6,7 @@ import Tensor
 ///
 /// Input: the IOI prompts; at the IO, S1 and S2 positions take the residual stream after block 0
 /// (embedding + layer-0 attention and MLP). Apply head h's OV map and unembed; a hit is when the
-/// name at that position is among the top 5 tokens. Copy score = 100 · hits / (3N), a percentage.
+/// name at that position is among the top 5 tokens (ties broken towards the lower id). Copy score = 100 · hits / (3N), a percentage.
 /// The negative copy score negates the head's output first (a suppressing head scores high).
 ///
 /// The authors load the model with `fold_ln=True`, `center_writing_weights=True`,
@@ -99,10 +99,14 @@ public enum CopyScores {
                 for r in 0..<sites.count {
                     let base = r * vocab
                     let target = logits.storage[base + targets[r]] + bias.storage[targets[r]]
+                    // Rank of the target; ties go to the lower id, like a stable top-k.
                     var above = 0
-                    for v in 0..<vocab where logits.storage[base + v] + bias.storage[v] > target {
-                        above += 1
-                        if above >= topK { break }
+                    for v in 0..<vocab {
+                        let logit = logits.storage[base + v] + bias.storage[v]
+                        if logit > target || (logit == target && v < targets[r]) {
+                            above += 1
+                            if above >= topK { break }
+                        }
                     }
                     if above < topK { hits += 1 }
                 }

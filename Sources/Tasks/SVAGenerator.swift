@@ -53,6 +53,11 @@ struct SVAGenerator {
             throw TaskError.notEnoughSingleTokens(task: .sva, what: "nouns with equal-length singular and plural", found: nouns.count, needed: 4)
         }
 
+        let clauseVerbs = Self.clauseVerbs.filter { tokenizer.encode(" " + $0.0).count == tokenizer.encode(" " + $0.1).count }
+        guard !clauseVerbs.isEmpty else {
+            throw TaskError.notEnoughSingleTokens(task: .sva, what: "clause verbs with equal-length singular and plural", found: 0, needed: 1)
+        }
+
         var examples: [TaskDataset.Example] = []
         examples.reserveCapacity(size)
         for i in 0..<size {
@@ -62,7 +67,7 @@ struct SVAGenerator {
             while other.0 == subject.0 { other = random.element(of: nouns) }
             let otherPlural = random.nextInt(below: 2) == 1
             let attractor = otherPlural ? other.1 : other.0
-            let clauseVerb = random.element(of: Self.clauseVerbs)
+            let clauseVerb = random.element(of: clauseVerbs)
             let preposition = random.element(of: Self.prepositions)
             let cleanPlural = i % 2 == 1
 

@@ -51,3 +51,6 @@ enum ByteLevel {
         return out
     }
 }
+
+/// The byte-level character standing for `byte` in a byte-level BPE vocabulary ("Ġ" for a space).
+public func byteLevelCharacter(_ byte: UInt8) -> Unicode.Scalar { ByteLevel.scalars[Int(byte)] }
