@@ -33,11 +33,11 @@ public struct HeadScoreGrid: Sendable, Equatable, Codable {
 /// The head scores this module computes (spec/paper-pipeline.md §5; schemas/head-scores.md).
 public enum HeadScoreKind: String, Sendable, Codable, CaseIterable {
     case induction
-    case previousToken = "previous-token"
-    case duplicateToken = "duplicate-token"
+    case previousToken = "previous_token"
+    case duplicateToken = "duplicate_token"
     case successor
     case copy
-    case negativeCopy = "negative-copy"
+    case negativeCopy = "negative_copy"
 
     /// Whether the score needs a forward pass (attention patterns or the residual after block 0).
     public var needsForward: Bool {
