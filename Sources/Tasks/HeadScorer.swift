@@ -41,6 +41,12 @@ public struct HeadScorer: Sendable {
         config.vocabSize >= 20_100 ? 100..<20_000 : 1..<config.vocabSize
     }
 
+    /// Half-length of the repeated-token sequences: `options.repeatedTokenHalf`, shortened to
+    /// fit `max_position_embeddings` (2·half positions).
+    public var repeatedTokenHalf: Int {
+        min(options.repeatedTokenHalf, config.maxPositionEmbeddings / 2)
+    }
+
     /// Computes `kinds`. `tokenizer` is needed for successor and copy scores.
     /// - Throws: `HeadScoreError` (missing tokenizer, too few single tokens, forward failures) or
     ///   `TaskError` from generating the IOI prompts.
@@ -51,7 +57,7 @@ public struct HeadScorer: Sendable {
         if !wanted.isDisjoint(with: [.induction, .previousToken, .duplicateToken]) {
             let sequences = RepeatedTokenScores.sequences(
                 seed: options.repeatedTokenSeed, batch: options.repeatedTokenBatch,
-                half: options.repeatedTokenHalf, tokenRange: repeatedTokenRange)
+                half: repeatedTokenHalf, tokenRange: repeatedTokenRange)
             let scores = try RepeatedTokenScores.scores(
                 layers: config.numLayers, heads: config.numHeads, sequences: sequences, patterns: patterns)
             if wanted.contains(.induction) { result[.induction] = scores.induction }

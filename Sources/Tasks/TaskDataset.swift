@@ -1,5 +1,4 @@
 import Circuits
-import Crypto
 import Foundation
 
 /// A generated task dataset, as written to disk (`schemas/examples.schema.json`).
@@ -80,7 +79,7 @@ public struct TaskDataset: Sendable, Codable, Equatable {
     public func computedSHA256() throws -> String {
         var unhashed = self
         unhashed.datasetSHA256 = nil
-        return SHA256.hash(data: try unhashed.canonicalJSON()).map { String(format: "%02x", $0) }.joined()
+        return Digest.sha256Hex(try unhashed.canonicalJSON())
     }
 
     /// Returns a copy with `datasetSHA256` filled in.

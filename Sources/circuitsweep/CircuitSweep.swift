@@ -10,6 +10,8 @@ struct CircuitSweep: AsyncParsableCommand {
         subcommands: [
             Bench.self,
             Tokenize.self,
+            Dataset.self,
+            Heads.self,
         ]
     )
 }
