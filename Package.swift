@@ -36,9 +36,11 @@ let package = Package(
             "Tensor", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Tokenizer"),
+        .target(name: "Tokenizer", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Circuits", dependencies: ["NeoX", "Tensor"]),
-        .target(name: "Tasks", dependencies: ["Tokenizer", "NeoX", "Tensor", "Circuits"]),
+        .target(name: "Tasks", dependencies: [
+            "Tokenizer", "NeoX", "Tensor", "Circuits", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
 
         // Results and sweep.
         .target(name: "Results", dependencies: [

@@ -10,8 +10,11 @@ struct CircuitSweep: AsyncParsableCommand {
         subcommands: [
             Attribute.self,
             Bench.self,
+            Dataset.self,
             Forward.self,
+            Heads.self,
             Keys.self,
+            Tokenize.self,
         ]
     )
 }

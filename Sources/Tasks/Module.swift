@@ -1,2 +1,0 @@
-/// Module Tasks: see ../shared/DESIGN.md for what it owns.
-enum TasksModule {}

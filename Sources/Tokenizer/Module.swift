@@ -1,2 +1,0 @@
-/// Module Tokenizer: see ../shared/DESIGN.md for what it owns.
-enum TokenizerModule {}

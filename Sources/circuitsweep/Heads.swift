@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import NeoX
+import Results
+import Tasks
+import Tokenizer
+
+extension HeadScoreKind: ExpressibleByArgument {}
+
+/// `circuitsweep heads`: score every attention head of one checkpoint (induction, previous- and
+/// duplicate-token, successor, copy, negative copy) and write [L, H] arrays.
+struct Heads: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compute head scores of a checkpoint; writes a heads-only unit result (.h5) or JSON (.json).",
+        discussion: "Score definitions: schemas/head-scores.md."
+    )
+
+    @Option(help: "Model folder (config.json + weights), or an HF cache repo folder when --revision is given.")
+    var model: String
+
+    @Option(help: "Revision inside an HF cache repo folder: a ref under refs/ (e.g. step1000, main) or a snapshot folder name.")
+    var revision: String?
+
+    @Option(help: "Path to tokenizer.json (needed for successor and copy scores; default: tokenizer.json in the model folder).")
+    var tokenizer: String?
+
+    @Option(parsing: .singleValue, help: "Scores, comma-separated: \(HeadScoreKind.allCases.map(\.rawValue).joined(separator: ",")). Default: all.")
+    var scores: [String] = []
+
+    @Option(help: "Seed of the repeated random token sequences.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Output file: .h5 (unit result) or .json.")
+    var out: String
+
+    var kinds: [HeadScoreKind] {
+        let names = scores.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        return names.isEmpty ? HeadScoreKind.allCases : names.compactMap(HeadScoreKind.init(rawValue:))
+    }
+
+    func validate() throws {
+        let names = scores.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        for name in names where HeadScoreKind(rawValue: name) == nil {
+            throw ValidationError("unknown score \(name.debugDescription); known: \(HeadScoreKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard out.hasSuffix(".h5") || out.hasSuffix(".json") else { throw ValidationError("--out must end in .h5 or .json") }
+    }
+
+    func run() throws {
+        let directory = try ModelFolder.resolve(URL(fileURLWithPath: model), revision: revision)
+        let checkpoint = try NeoXCheckpoint.load(from: directory)
+        let tokenizerURL = tokenizer.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("tokenizer.json")
+        let bpe = FileManager.default.fileExists(atPath: tokenizerURL.path) ? try BPETokenizer(contentsOf: tokenizerURL) : nil
+        var options = HeadScorer.Options()
+        options.repeatedTokenSeed = seed
+        let scorer = try HeadScorer(config: checkpoint.config, weights: checkpoint.weights, options: options)
+        let started = Date()
+        let grids = try scorer.scores(kinds, tokenizer: bpe)
+        let seconds = Date().timeIntervalSince(started)
+        let revisionName = revision ?? "local"
+        let identityText = ["heads", checkpoint.contentHash, revisionName, kinds.map(\.rawValue).sorted().joined(separator: ","),
+                            "seed=\(seed)", bpe?.sha256 ?? "no-tokenizer"].joined(separator: "|")
+        let unitID = Digest.sha256Hex(Data(identityText.utf8))
+        if out.hasSuffix(".json") {
+            let report = HeadsReport(
+                model: directory.path, revision: revisionName, checkpointSHA256: checkpoint.contentHash, unitID: unitID,
+                tokenizerSHA256: bpe?.sha256, seed: seed, seconds: seconds,
+                scores: Dictionary(uniqueKeysWithValues: grids.map { ($0.key.rawValue, $0.value.rows) }))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: out), options: .atomic)
+        } else {
+            let result = UnitResult(
+                identity: UnitIdentity(unitID: unitID, model: directory.lastPathComponent, revision: revisionName, task: "heads",
+                                       checkpointSHA256: checkpoint.contentHash),
+                provenance: Provenance(softwareVersion: CircuitSweepVersion.string, host: ProcessInfo.processInfo.hostName,
+                                       timings: ["heads_seconds": seconds]),
+                numerics: Numerics(dtype: "float32", flags: ["fp32_forward", "copy_score_fold_ln_emulated"]),
+                headScores: Dictionary(uniqueKeysWithValues: grids.map {
+                    ($0.key.rawValue, HeadScores(layers: $0.value.layers, heads: $0.value.heads, values: $0.value.values.map(Float.init)))
+                }))
+            let receipt = try UnitResultFile.write(result, to: URL(fileURLWithPath: out))
+            print("sha256 \(receipt.sha256)")
+        }
+        for kind in kinds {
+            guard let grid = grids[kind] else { continue }
+            let top = grid.argmax
+            print("\(kind.rawValue): max \(String(format: "%.4f", grid[top.layer, top.head])) at head \(top.layer).\(top.head)")
+        }
+    }
+}
+
+/// What `heads --out FILE.json` writes.
+struct HeadsReport: Encodable {
+    var model: String
+    var revision: String
+    var checkpointSHA256: String
+    var unitID: String
+    var tokenizerSHA256: String?
+    var seed: UInt64
+    var seconds: Double
+    /// Score name → [L][H].
+    var scores: [String: [[Double]]]
+
+    enum CodingKeys: String, CodingKey {
+        case model, revision, seed, seconds, scores
+        case checkpointSHA256 = "checkpoint_sha256"
+        case unitID = "unit_id"
+        case tokenizerSHA256 = "tokenizer_sha256"
+    }
+}
+
+/// Finds the folder holding config.json and weights.
+enum ModelFolder {
+    /// `directory` itself without a revision; with one, the HF cache layout
+    /// `directory/refs/<revision>` → `directory/snapshots/<commit>`, or `directory/snapshots/<revision>`.
+    static func resolve(_ directory: URL, revision: String?) throws -> URL {
+        guard let revision else { return directory }
+        let snapshots = directory.appendingPathComponent("snapshots")
+        let ref = directory.appendingPathComponent("refs").appendingPathComponent(revision)
+        if let commit = try? String(contentsOf: ref, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !commit.isEmpty {
+            return snapshots.appendingPathComponent(commit)
+        }
+        let direct = snapshots.appendingPathComponent(revision)
+        guard FileManager.default.fileExists(atPath: direct.path) else {
+            throw ValidationError("revision \(revision) not found under \(directory.path): no refs/\(revision) and no snapshots/\(revision); download it first")
+        }
+        return direct
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import NeoX
+import Tensor
+
+/// Small GPT-NeoX models whose weights are set by hand so that one head has a known function.
+enum HandBuiltModels {
+    /// All-zero weights (LayerNorm gains 1) for `config`.
+    static func zeros(_ config: NeoXConfig) -> NeoXWeights {
+        let d = config.hiddenSize, f = config.intermediateSize, v = config.vocabSize
+        let layer = NeoXLayerWeights(
+            inputLayerNormWeight: Tensor(repeating: 1, shape: [d]), inputLayerNormBias: Tensor(zeros: [d]),
+            postAttentionLayerNormWeight: Tensor(repeating: 1, shape: [d]), postAttentionLayerNormBias: Tensor(zeros: [d]),
+            qkvWeight: Tensor(zeros: [3 * d, d]), qkvBias: Tensor(zeros: [3 * d]),
+            denseWeight: Tensor(zeros: [d, d]), denseBias: Tensor(zeros: [d]),
+            mlpInWeight: Tensor(zeros: [f, d]), mlpInBias: Tensor(zeros: [f]),
+            mlpOutWeight: Tensor(zeros: [d, f]), mlpOutBias: Tensor(zeros: [d]))
+        return NeoXWeights(
+            embedIn: Tensor(zeros: [v, d]), layers: Array(repeating: layer, count: config.numLayers),
+            finalLayerNormWeight: Tensor(repeating: 1, shape: [d]), finalLayerNormBias: Tensor(zeros: [d]),
+            embedOut: Tensor(zeros: [v, d]))
+    }
+
+    /// Row of the fused QKV matrix for (head, kind 0/1/2 = q/k/v, channel), head-major (§1.4).
+    static func qkvRow(_ config: NeoXConfig, head: Int, kind: Int, channel: Int) -> Int {
+        head * 3 * config.headDim + kind * config.headDim + channel
+    }
+
+    /// Two layers, two heads of 128 dims (32 rotary), vocabulary 64 with one-hot embeddings in
+    /// dims 0..<64.
+    /// - Head 0.0 is a previous-token head: constant q and k (biases only) in the rotary dims, set so
+    ///   that q·k = a²·Σᵢ cos((m−n−1)θᵢ), largest at m − n = 1; its OV copies the token (dims 0..<64)
+    ///   into dims 64..<128.
+    /// - Head 1.0 is an induction head: its query reads the current token (dims 0..<64) and its key
+    ///   the previous token written by 0.0 (dims 64..<128), in non-rotary dims.
+    /// - Heads 0.1 and 1.1 and both MLPs are zero (uniform causal attention).
+    static func inductionModel() -> (NeoXConfig, NeoXWeights) {
+        let config = NeoXConfig(vocabSize: 64, hiddenSize: 256, numLayers: 2, numHeads: 2, intermediateSize: 16,
+                                rotaryPct: 0.25, rotaryBase: 10000, maxPositionEmbeddings: 256)
+        var w = zeros(config)
+        for t in 0..<64 { w.embedIn[t, t] = 1; w.embedOut[t, t] = 1 }
+        let rotary = config.rotaryDims, half = rotary / 2
+        // Layer 0, head 0: previous-token attention from biases.
+        let amplitude = Float((30 * Double(config.headDim).squareRoot()).squareRoot())
+        for i in 0..<half {
+            let theta = 1 / pow(Float(config.rotaryBase), Float(2 * i) / Float(rotary))
+            w.layers[0].qkvBias[qkvRow(config, head: 0, kind: 0, channel: i)] = amplitude * cos(theta)
+            w.layers[0].qkvBias[qkvRow(config, head: 0, kind: 0, channel: i + half)] = -amplitude * sin(theta)
+            w.layers[0].qkvBias[qkvRow(config, head: 0, kind: 1, channel: i)] = amplitude
+        }
+        for c in 0..<64 {
+            w.layers[0].qkvWeight[qkvRow(config, head: 0, kind: 2, channel: c), c] = 1
+            w.layers[0].denseWeight[64 + c, c] = 1   // head 0 occupies dense columns 0..<128
+        }
+        // Layer 1, head 0: match current token against the previous token, in non-rotary dims.
+        for c in 0..<64 {
+            w.layers[1].qkvWeight[qkvRow(config, head: 0, kind: 0, channel: rotary + c), c] = 14
+            w.layers[1].qkvWeight[qkvRow(config, head: 0, kind: 1, channel: rotary + c), 64 + c] = 1
+        }
+        return (config, w)
+    }
+
+    /// Two layers, two heads of 8 dims, vocabulary 64: tokens 0..<8 are one-hot in dims 0..<8 (the
+    /// "names"); other tokens are random. W_U = W_E. Layer 0 is zero, so the residual after block 0
+    /// is the embedding. Head 1.0's OV is the identity on dims 0..<8 (a copying head); head 1.1's
+    /// OV is random.
+    static func copyModel(seed: UInt64) -> (NeoXConfig, NeoXWeights) {
+        let config = NeoXConfig(vocabSize: 64, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 8,
+                                rotaryPct: 0.25, maxPositionEmbeddings: 64)
+        var w = zeros(config)
+        var random = TestRandom(seed: seed)
+        for t in 0..<64 {
+            for c in 0..<16 { w.embedIn[t, c] = t < 8 ? (c == t ? 1 : 0) : random.normal() * 0.25 }
+        }
+        w.embedOut = w.embedIn
+        for c in 0..<8 {
+            w.layers[1].qkvWeight[qkvRow(config, head: 0, kind: 2, channel: c), c] = 1
+            w.layers[1].denseWeight[c, c] = 1
+        }
+        for c in 0..<8 {
+            for i in 0..<16 { w.layers[1].qkvWeight[qkvRow(config, head: 1, kind: 2, channel: c), i] = random.normal() * 0.3 }
+            for o in 0..<16 { w.layers[1].denseWeight[o, 8 + c] = random.normal() * 0.3 }
+        }
+        return (config, w)
+    }
+
+    /// One layer, two heads of 8 dims, vocabulary 8 one-hot; MLP0 ≈ identity on one-hot
+    /// inputs (gelu(x + 10) − 10 ≈ x); head 0.0's OV maps token t to t + 1 (mod 8): a successor head.
+    static func successorModel() -> (NeoXConfig, NeoXWeights) {
+        let config = NeoXConfig(vocabSize: 8, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 16,
+                                rotaryPct: 0.25, maxPositionEmbeddings: 64)
+        var w = zeros(config)
+        for t in 0..<8 { w.embedIn[t, t] = 1; w.embedOut[t, t] = 1 }
+        for c in 0..<16 {
+            w.layers[0].mlpInWeight[c, c] = 1
+            w.layers[0].mlpInBias[c] = 10
+            w.layers[0].mlpOutWeight[c, c] = 1
+            w.layers[0].mlpOutBias[c] = -10
+        }
+        for c in 0..<8 {
+            w.layers[0].qkvWeight[qkvRow(config, head: 0, kind: 2, channel: c), c] = 1
+            w.layers[0].denseWeight[(c + 1) % 8, c] = 1
+        }
+        return (config, w)
+    }
+}
+
+/// A tiny deterministic normal generator for test weights.
+struct TestRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func uniform() -> Double {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return (Double(state >> 11) + 0.5) / Double(1 << 53)
+    }
+    mutating func normal() -> Float {
+        Float((-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform()))
+    }
+}
