@@ -67,11 +67,11 @@ public final class Journal: Sendable {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(10)
+        // WAL + NORMAL survives process crashes (SIGKILL) without an fsync per transaction;
+        // a power loss can drop the last transactions, which only means recomputing them.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            try pool.write { db in
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            }
             try Self.migrator.migrate(pool)
         } catch {
             throw JournalError(path: path, operation: "open", underlying: "\(error)")
