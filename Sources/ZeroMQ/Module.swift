@@ -1,2 +1,0 @@
-/// Module ZeroMQ: see ../shared/DESIGN.md for what it owns.
-enum ZeroMQModule {}
