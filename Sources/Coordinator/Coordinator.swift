@@ -1,21 +1,12 @@
 import Foundation
 import Logging
 import Sweep
-import Synchronization
 import ZeroMQ
 
 /// A coordinator failure that stops it: which part and why.
 public struct CoordinatorError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// Asks a running coordinator or worker loop to stop; safe from any thread and from signal handlers.
-public final class StopToken: Sendable {
-    private let flag = Atomic<Bool>(false)
-    public init() {}
-    public func stop() { flag.store(true, ordering: .relaxed) }
-    public var isStopped: Bool { flag.load(ordering: .relaxed) }
 }
 
 /// What `run()` reports when it returns.
@@ -122,12 +113,12 @@ public final class Coordinator {
         logger.info("coordinator planned", metadata: [
             "units.total": "\(plan.count)", "units.remaining": "\(scheduler.remainingUnits)",
             "plan.reasons": "\(reasons.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
-            "startup.seconds": "\((ContinuousClock.now - started).seconds)",
+            "startup.seconds": "\((ContinuousClock.now - started).inSeconds)",
         ])
     }
 
     /// Seconds since the coordinator started (the scheduler's clock).
-    var now: Double { (ContinuousClock.now - clockStart).seconds }
+    var now: Double { (ContinuousClock.now - clockStart).inSeconds }
     var wallNow: Double { Date().timeIntervalSince1970 }
 
     /// Units still to do.
@@ -191,9 +182,3 @@ public final class Coordinator {
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let c = components
-        return Double(c.seconds) + Double(c.attoseconds) * 1e-18
-    }
-}

@@ -21,7 +21,7 @@ public struct ResultStore: Sendable {
 
     /// The staging name a shared-results worker writes a lease's copy to.
     public static func stagingPath(for relativePath: String, lease: LeaseID) -> String {
-        "\(relativePath).lease-\(lease.value).part"
+        ResultStaging.path(for: relativePath, lease: lease)
     }
 
     /// Writes `bytes` to `relativePath` atomically; an existing file is replaced.

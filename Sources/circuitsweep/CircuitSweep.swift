@@ -8,6 +8,11 @@ struct CircuitSweep: AsyncParsableCommand {
         abstract: "Distributed EAP-IG circuit analyses over model families and training checkpoints.",
         version: CircuitSweepVersion.string,
         subcommands: [
+            Plan.self,
+            CoordinatorCommand.self,
+            WorkerCommand.self,
+            Status.self,
+            Retry.self,
             Bench.self,
         ]
     )
