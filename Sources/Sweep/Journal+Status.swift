@@ -84,3 +84,30 @@ extension Journal {
         }
     }
 }
+
+/// One row of the `attempts` table (one lease).
+public struct AttemptRecord: Sendable, Equatable {
+    public var lease: UInt64
+    public var unit: String
+    public var worker: String
+    public var startedAt: Double
+    public var endedAt: Double?
+    public var outcome: String?
+    public var error: String?
+}
+
+extension Journal {
+    /// Every attempt, in lease order (the complete error history).
+    @available(*, noasync)
+    public func attempts() throws(JournalError) -> [AttemptRecord] {
+        do {
+            return try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT lease, unit_id, worker_id, started_at, ended_at, outcome, error FROM attempts ORDER BY lease")
+                    .map { AttemptRecord(lease: UInt64($0[0] as Int64), unit: $0[1], worker: $0[2], startedAt: $0[3],
+                                         endedAt: $0[4], outcome: $0[5], error: $0[6]) }
+            }
+        } catch {
+            throw JournalError(path: path, operation: "read attempts", underlying: "\(error)")
+        }
+    }
+}
