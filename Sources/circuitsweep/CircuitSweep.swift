@@ -8,13 +8,20 @@ struct CircuitSweep: AsyncParsableCommand {
         abstract: "Distributed EAP-IG circuit analyses over model families and training checkpoints.",
         version: CircuitSweepVersion.string,
         subcommands: [
+            // Sweeps across machines.
+            Plan.self,
+            CoordinatorCommand.self,
+            WorkerCommand.self,
+            Status.self,
+            Retry.self,
+            // Single analyses and tools.
             Attribute.self,
-            Bench.self,
+            Heads.self,
             Dataset.self,
             Forward.self,
-            Heads.self,
-            Keys.self,
             Tokenize.self,
+            Keys.self,
+            Bench.self,
         ]
     )
 }

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import Sweep
+import ZeroMQ
+
+/// A verified result waiting for the scheduler's verdict.
+enum PendingCommit {
+    case bytes([UInt8])
+    case staged(String)
+}
+
+extension Coordinator {
+    /// Carries out scheduler actions: file commits happen now; journal changes and messages
+    /// are collected for ``flush()``.
+    func absorb(_ actions: [SchedulerAction]) {
+        let wall = wallNow
+        for action in actions {
+            switch action {
+            case .assign(let a):
+                guard let p = plannedUnits[a.unit], let model = models[p.key.model] else { continue }
+                changes.append(.leaseIssued(unit: a.unit, lease: a.lease.value, worker: a.worker.value, at: wall))
+                outbox.append((a.worker, .assign(.init(
+                    lease: a.lease, unit: a.unit, attempt: a.attempt, speculative: a.speculative, model: model,
+                    revision: p.key.revision, task: p.key.task, datasetHash: p.key.datasetHash, analysis: p.key.analysis,
+                    resultPath: p.resultPath, resultSchemaVersion: p.key.resultSchemaVersion))))
+            case .commit(let unit, let lease, let worker, let sha):
+                commit(unit: unit, lease: lease, worker: worker, sha256: sha, at: wall)
+            case .discard(let unit, let lease, let worker, let reason):
+                outbox.append((worker, .ack(.init(unit: unit, lease: lease, status: reason == .alreadyDone ? .duplicate : .unknown))))
+            case .leaseEnded(let unit, let lease, _, let outcome, let error):
+                changes.append(.leaseEnded(unit: unit, lease: lease.value, outcome: outcome, error: error, at: wall))
+            case .requeue(let unit, let attempts, let error, _):
+                changes.append(.unitState(unit: unit, state: .pending, attempts: attempts, lastError: error, at: wall))
+            case .quarantine(let unit, let attempts, let error):
+                logger.warning("unit quarantined", metadata: ["unit.id": "\(unit)", "attempts": "\(attempts)", "error": "\(error)"])
+                changes.append(.unitState(unit: unit, state: .quarantined, attempts: attempts, lastError: error, at: wall))
+            case .cancel(let worker, let lease, let unit):
+                outbox.append((worker, .cancel(.init(unit: unit, lease: lease))))
+            case .evictWorker(let worker, let reason):
+                logger.info("worker evicted", metadata: ["worker.id": "\(worker)", "reason": "\(reason)"])
+                assembler.dropAll(worker: worker)
+                knownWorkers.remove(worker)
+                changes.append(.workerGone(id: worker.value, reason: reason, at: wall))
+            case .armTimer(let at):
+                timerAt = at
+            case .shutDown:
+                finished = true
+                for w in knownWorkers.sorted() { outbox.append((w, .shutdown(.init(reason: "sweep finished")))) }
+            }
+        }
+    }
+
+    /// Makes the result durable (atomic rename), then journals it done; the ack goes out after
+    /// the tick's transaction.
+    func commit(unit: UnitID, lease: LeaseID, worker: WorkerID, sha256: String, at wall: Double) {
+        guard let planned = plannedUnits[unit], let pending = pendingCommits.removeValue(forKey: lease) else {
+            // Only reachable if the scheduler commits without a verified result: treat as failure.
+            absorb(scheduler.onCommitFailed(unit: unit, error: "no verified result bytes", now: now))
+            return
+        }
+        do {
+            switch pending {
+            case .bytes(let bytes): try store.commit(bytes, to: planned.resultPath)
+            case .staged(let staging): try store.promote(staging: staging, to: planned.resultPath)
+            }
+        } catch {
+            logger.error("storing a result failed", metadata: ["unit.id": "\(unit)", "error": "\(error)"])
+            outbox.append((worker, .ack(.init(unit: unit, lease: lease, status: .rejected, detail: error.description))))
+            absorb(scheduler.onCommitFailed(unit: unit, error: error.description, now: now))
+            return
+        }
+        changes.append(.unitDone(unit: unit, path: planned.resultPath, sha256: sha256, at: wall))
+        outbox.append((worker, .ack(.init(unit: unit, lease: lease, status: .committed))))
+    }
+
+    /// Group commit: one journal transaction for the tick, then the tick's messages.
+    func flush() throws {
+        if !changes.isEmpty {
+            try journal.apply(changes)
+            changes.removeAll(keepingCapacity: true)
+        }
+        guard let socket, !outbox.isEmpty else {
+            outbox.removeAll(keepingCapacity: true)
+            return
+        }
+        for (worker, message) in outbox {
+            var frames = [Data(worker.value.utf8)]
+            frames += codec.encode(message).map { Data($0) }
+            let result = Result { () throws(ZMQError) -> Bool in try socket.send(frames, timeout: .zero) }
+            if case .failure(let error) = result {
+                guard error.isHostUnreachable else { throw error }
+                // The worker is gone; its leases expire and the scheduler requeues them.
+                logger.debug("worker unreachable", metadata: ["worker.id": "\(worker)", "message": "\(message.kind.rawValue)"])
+            }
+        }
+        outbox.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Logging
+import Sweep
+import ZeroMQ
+
+/// A coordinator failure that stops it: which part and why.
+public struct CoordinatorError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// What `run()` reports when it returns.
+public struct CoordinatorSummary: Sendable {
+    public var units: Int
+    public var done: Int
+    public var quarantined: Int
+    public var stats: SchedulerStats
+    public var droppedMessages: Int
+    public var finished: Bool
+}
+
+/// The coordinator shell: a ZeroMQ ROUTER loop on the calling thread that decodes messages,
+/// feeds them to the ``Scheduler``, journals the resulting state changes once per tick
+/// (group commit), commits result files, and only then sends the tick's replies.
+///
+/// Not `Sendable`: one thread owns it, its socket and its scheduler. Stop it with a ``StopToken``.
+public final class Coordinator {
+    let configuration: CoordinatorConfiguration
+    let logger: Logger
+    let stopToken: StopToken
+    let journal: Journal
+    let store: ResultStore
+    let codec: WireCodec
+    var scheduler: Scheduler
+    /// Planned units by id (everything an `assign` needs).
+    var plannedUnits: [UnitID: PlannedUnit] = [:]
+    var models: [String: ModelSpec] = [:]
+    var datasets: [String: [UInt8]] = [:]
+    var assembler: ChunkAssembler
+    let clockStart = ContinuousClock.now
+    var timerAt: Double?
+    var socket: ZMQSocket?
+    /// Routing ids of workers (the DEALER sets its routing id to its worker id).
+    var sharedResults: Set<WorkerID> = []
+    var knownWorkers: Set<WorkerID> = []
+    var pendingCommits: [LeaseID: PendingCommit] = [:]
+
+    // Per tick.
+    var changes: [JournalChange] = []
+    var outbox: [(WorkerID, WireMessage)] = []
+    var finished = false
+    var dropped = 0
+    var dropCounts: [String: Int] = [:]
+
+    /// Opens the journal, plans the sweep (re-verifying results), and builds the scheduler.
+    @available(*, noasync)
+    public init(configuration: CoordinatorConfiguration, logger: Logger, stopToken: StopToken = StopToken()) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.stopToken = stopToken
+        self.codec = WireCodec(limits: configuration.limits)
+        self.store = ResultStore(root: configuration.resultsDirectory)
+        self.assembler = ChunkAssembler(maxResultBytes: configuration.limits.maxResultBytes)
+        do {
+            try FileManager.default.createDirectory(at: configuration.resultsDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw CoordinatorError("cannot create results folder \(configuration.resultsDirectory.path): \(error)")
+        }
+        let started = ContinuousClock.now
+        journal = try Journal(path: configuration.journalPath)
+        let wall = Date().timeIntervalSince1970
+        try journal.recoverInterruptedLeases(at: wall)
+
+        var hashes: [String: String] = [:]
+        for task in configuration.spec.tasks {
+            let bytes: [UInt8]
+            do {
+                bytes = try configuration.datasets(task)
+            } catch {
+                throw CoordinatorError("generating the dataset of task '\(task.name)' failed: \(error)")
+            }
+            let hash = SHA256Hex.of(bytes)
+            hashes[task.name] = hash
+            datasets[hash] = bytes
+        }
+        let rows = try journal.units()
+        let store = self.store
+        let verify = configuration.verifyResultsOnStart
+        let plan = Planner.plan(configuration.spec, datasetHash: { hashes[$0.name] ?? $0.specHash },
+                                resultSchemaVersion: configuration.resultSchemaVersion, journal: rows) { path, sha in
+            verify ? store.verify(path, sha256: sha)
+                : (FileManager.default.fileExists(atPath: store.url(for: path).path) ? .matches : .missing)
+        }
+        try journal.record(plan: plan, at: wall)
+        let attempts = Dictionary(rows.map { ($0.id, $0.attempts) }, uniquingKeysWith: { a, _ in a })
+        var units: [SchedulerUnit] = []
+        units.reserveCapacity(plan.count)
+        for p in plan {
+            plannedUnits[p.id] = p
+            let state: UnitState
+            switch p.reason {
+            case .done: state = .done
+            case .quarantined: state = .quarantined
+            default: state = .pending
+            }
+            units.append(SchedulerUnit(id: p.id, checkpoint: p.key.checkpoint, priority: p.priority,
+                                       attempts: attempts[p.id] ?? 0, state: state))
+        }
+        for m in configuration.spec.models { models[m.name] = m }
+        scheduler = Scheduler(units: units, configuration: SchedulerConfiguration(configuration.spec),
+                              firstLease: try journal.nextLeaseID())
+        let reasons = Dictionary(grouping: plan, by: { "\($0.reason)".prefix { $0 != ":" && $0 != "(" } }).mapValues(\.count)
+        logger.info("coordinator planned", metadata: [
+            "units.total": "\(plan.count)", "units.remaining": "\(scheduler.remainingUnits)",
+            "plan.reasons": "\(reasons.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+            "startup.seconds": "\((ContinuousClock.now - started).inSeconds)",
+        ])
+    }
+
+    /// Seconds since the coordinator started (the scheduler's clock).
+    var now: Double { (ContinuousClock.now - clockStart).inSeconds }
+    var wallNow: Double { Date().timeIntervalSince1970 }
+
+    /// Units still to do.
+    public var remainingUnits: Int { scheduler.remainingUnits }
+
+    /// Binds and runs until the sweep is finished (with `exitWhenDone`) or the token stops it.
+    /// Blocking: call it on a dedicated thread (or the main thread of the CLI).
+    @available(*, noasync)
+    public func run(context: ZMQContext, options: SocketOptions = SocketOptions(), onBound: ((String) -> Void)? = nil) throws -> CoordinatorSummary {
+        var options = options
+        options.routerMandatory = true
+        options.maxMessageSize = Int64(configuration.limits.maxChunkBytes + configuration.limits.maxHeaderBytes + 4096)
+        options.sendHighWaterMark = 0
+        options.receiveHighWaterMark = 0
+        options.linger = .seconds(2)
+        let router = try ZMQSocket(context: context, type: .router, options: options)
+        socket = router
+        defer {
+            try? router.close()
+            socket = nil
+        }
+        do {
+            try router.bind(configuration.bind)
+        } catch {
+            throw CoordinatorError("cannot bind \(configuration.bind): \(error)")
+        }
+        let endpoint = (try? router.lastEndpoint()) ?? configuration.bind
+        logger.info("coordinator listening", metadata: ["endpoint": "\(endpoint)"])
+        onBound?(endpoint)
+        var poller = Poller()
+        _ = poller.register(router)
+
+        // A sweep with nothing left still tells workers that connect to stop.
+        absorb(scheduler.onTick(now: now))
+        try flush()
+        while !stopToken.isStopped, !(finished && configuration.exitWhenDone) {
+            var wait = configuration.pollInterval
+            if let t = timerAt {
+                let untilTimer = Duration.seconds(max(0, t - now))
+                if untilTimer < wait { wait = untilTimer }
+            }
+            _ = try poller.poll(timeout: wait)
+            var handled = 0
+            while handled < configuration.maxMessagesPerTick, let message = try router.receiveMessage(timeout: .zero) {
+                handled += 1
+                handle(message)
+            }
+            if let t = timerAt, t <= now {
+                timerAt = nil
+                absorb(scheduler.onTick(now: now))
+            }
+            try flush()
+        }
+        if finished {
+            logger.info("sweep finished", metadata: ["units.remaining": "\(scheduler.remainingUnits)"])
+        }
+        let status = try? journal.status(errorLimit: 0)
+        return CoordinatorSummary(units: plannedUnits.count, done: status?.counts[.done] ?? 0,
+                                  quarantined: status?.counts[.quarantined] ?? 0, stats: scheduler.stats,
+                                  droppedMessages: dropped, finished: finished)
+    }
+}
+

@@ -1,2 +1,0 @@
-/// Module Coordinator: see ../shared/DESIGN.md for what it owns.
-enum CoordinatorModule {}

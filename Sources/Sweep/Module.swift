@@ -1,2 +1,0 @@
-/// Module Sweep: see ../shared/DESIGN.md for what it owns.
-enum SweepModule {}

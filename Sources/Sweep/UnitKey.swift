@@ -1,0 +1,145 @@
+import Crypto
+import Foundation
+
+/// A unit's identity: the first 32 hex digits (128 bits) of a SHA-256 over the canonical
+/// JSON of its ``UnitKey``. Changing anything that determines the result changes the id.
+public struct UnitID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public let hex: String
+
+    /// Accepts exactly 32 lowercase hex digits; `nil` otherwise (ids come from peers and files).
+    public init?(hex: String) {
+        guard hex.utf8.count == 32, hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
+        else { return nil }
+        self.hex = hex
+    }
+
+    init(validated hex: String) { self.hex = hex }
+
+    public var description: String { hex }
+    public static func < (a: UnitID, b: UnitID) -> Bool { a.hex < b.hex }
+
+    public init(from decoder: Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        guard let id = UnitID(hex: s) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad unit id '\(s.prefix(40))'"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(hex)
+    }
+}
+
+/// A (model, revision) pair: the unit of model loading and of checkpoint affinity.
+public struct CheckpointKey: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var model: String
+    public var revision: Revision
+
+    public init(model: String, revision: Revision) {
+        self.model = model
+        self.revision = revision
+    }
+
+    public var description: String { "\(model)@\(revision.name)" }
+}
+
+/// Everything that determines a unit's result. Its canonical JSON (sorted keys) is hashed
+/// into the ``UnitID``; storage locations are deliberately not part of it.
+public struct UnitKey: Hashable, Sendable, Codable {
+    /// Bumped when the meaning of any field changes.
+    public static let identityVersion = 1
+
+    public var model: String
+    /// The HF repo id for hub models, empty for plain folders.
+    public var modelIdentity: String
+    public var revision: Revision
+    public var task: TaskSpec
+    /// SHA-256 hex of the task's dataset bytes (or of its spec until datasets are generated).
+    public var datasetHash: String
+    public var analysis: AnalysisSpec
+    /// The `Results` schema version the result file is written with.
+    public var resultSchemaVersion: Int
+
+    public init(model: String, modelIdentity: String, revision: Revision, task: TaskSpec,
+                datasetHash: String, analysis: AnalysisSpec, resultSchemaVersion: Int) {
+        self.model = model
+        self.modelIdentity = modelIdentity
+        self.revision = revision
+        self.task = task
+        self.datasetHash = datasetHash
+        self.analysis = analysis
+        self.resultSchemaVersion = resultSchemaVersion
+    }
+
+    public var checkpoint: CheckpointKey { CheckpointKey(model: model, revision: revision) }
+
+    /// The analysis' canonical parameters as JSON (sorted keys), stored in the journal.
+    public var parametersJSON: String {
+        Self.canonicalJSON(analysis)
+    }
+
+    /// The content hash: SHA-256 of ``identityText``, first 32 hex digits.
+    public var id: UnitID {
+        Self.id(identityText: identityText(taskJSON: Self.canonicalJSON(task), analysisJSON: parametersJSON))
+    }
+
+    /// The hashed text, one `field=value` line each; task and analysis as canonical JSON
+    /// (passed in so that planning 100,000 units encodes each task and analysis once).
+    func identityText(taskJSON: String, analysisJSON: String) -> String {
+        "circuitsweep-unit v\(Self.identityVersion)\nmodel=\(model)\nmodel-identity=\(modelIdentity)\n"
+            + "revision=\(revision.name)\ntask=\(taskJSON)\ndataset=\(datasetHash)\n"
+            + "analysis=\(analysisJSON)\nresult-schema=\(resultSchemaVersion)\n"
+    }
+
+    static func id(identityText: String) -> UnitID {
+        UnitID(validated: String(SHA256.hash(data: Data(identityText.utf8)).hexString.prefix(32)))
+    }
+
+    static func canonicalJSON(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain structs of strings and numbers cannot fail.
+        guard let data = try? encoder.encode(value) else {
+            preconditionFailure("canonical JSON encoding of a plain value failed")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension TaskSpec {
+    /// A stand-in dataset hash derived from the task spec, used until the coordinator has
+    /// generated the dataset (SHA-256 of `task/v1:<name>:<size>:<seed>`).
+    public var specHash: String {
+        SHA256.hash(data: Data("task/v1:\(name):\(size):\(seed)".utf8)).hexString
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    /// Lowercase hex.
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for b in self {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension Digest {
+    public var hexString: String { Array(self).hexString }
+}
+
+/// SHA-256 helpers.
+public enum SHA256Hex {
+    public static func of(_ bytes: some DataProtocol) -> String { SHA256.hash(data: bytes).hexString }
+
+    /// True for 64 lowercase hex digits.
+    public static func isValid(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+}

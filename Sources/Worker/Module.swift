@@ -1,2 +1,0 @@
-/// Module Worker: see ../shared/DESIGN.md for what it owns.
-enum WorkerModule {}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import Logging
+import Sweep
+import ZeroMQ
+
+/// `circuitsweep coordinator SWEEP.yaml --bind ENDPOINT`: runs a sweep.
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator", abstract: "Run a sweep: hand units to workers, journal progress, store results.")
+
+    @Argument(help: "The sweep file (YAML).")
+    var sweep: String
+
+    @Option(help: "ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:5555.")
+    var bind: String
+
+    @Flag(help: "Allow a non-loopback bind without CURVE encryption.")
+    var insecure = false
+
+    @Flag(help: "Keep running after every unit is done (e.g. to wait for `retry`).")
+    var keepRunning = false
+
+    @Flag(help: "Skip re-hashing done results at start (only check that the files exist).")
+    var skipVerify = false
+
+    @Option(help: "Log level (trace, debug, info, notice, warning, error).")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard bind.hasPrefix("tcp://") || bind.hasPrefix("ipc://") else {
+            throw ValidationError("--bind must be a tcp:// or ipc:// endpoint")
+        }
+        if !isLoopbackEndpoint(bind), !insecure {
+            throw ValidationError("""
+                refusing to bind \(bind) without CURVE encryption: bind a loopback address \
+                (tcp://127.0.0.1:PORT), or pass --insecure on a trusted network
+                """)
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() throws {
+        let logger = bootstrapSweepLogging(label: "circuitsweep.coordinator", level: logLevel)
+        installStopSignals()
+        let (spec, results) = try SweepFile.load(sweep)
+        let config = CoordinatorConfiguration(spec: spec, resultsDirectory: results, bind: bind,
+                                              exitWhenDone: !keepRunning, verifyResultsOnStart: !skipVerify)
+        let coordinator = try Coordinator(configuration: config, logger: logger, stopToken: signalStopToken)
+        let summary = try coordinator.run(context: try ZMQContext())
+        print("units: \(summary.units)  done: \(summary.done)  quarantined: \(summary.quarantined)  "
+              + "committed this run: \(summary.stats.committed)  duplicates: \(summary.stats.duplicates)  "
+              + "expired leases: \(summary.stats.expired)  dropped messages: \(summary.droppedMessages)")
+        if !summary.finished { throw ExitCode(3) }
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Sweep
+import Worker
+import ZeroMQ
+
+/// `circuitsweep worker --connect ENDPOINT …`: computes units for a coordinator.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Connect to a coordinator and compute units until the sweep is finished.")
+
+    @Option(help: "Coordinator endpoint, e.g. tcp://10.0.0.1:5555.")
+    var connect: String
+
+    @Option(help: "Kernel threads per analysis.")
+    var threads = 1
+
+    @Option(help: "Units held at once (one computing, the rest queued).")
+    var capacity = 2
+
+    @Option(help: "Base folder for relative model locations in the sweep file.")
+    var modelRoot: String?
+
+    @Option(help: "The coordinator's results folder as mounted here: write results there instead of shipping them.")
+    var sharedResults: String?
+
+    @Option(help: "Seconds SIGTERM leaves to finish the running unit before releasing it.")
+    var grace = 20.0
+
+    @Option(help: "Log level (trace, debug, info, notice, warning, error).")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard connect.hasPrefix("tcp://") || connect.hasPrefix("ipc://") else {
+            throw ValidationError("--connect must be a tcp:// or ipc:// endpoint")
+        }
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1…256") }
+        guard (1...1024).contains(capacity) else { throw ValidationError("--capacity must be 1…1024") }
+        guard grace >= 0, grace.isFinite else { throw ValidationError("--grace must be a non-negative number") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() throws {
+        let logger = bootstrapSweepLogging(label: "circuitsweep.worker", level: logLevel)
+        installStopSignals()
+        let config = WorkerConfiguration(
+            connect: connect, capacity: capacity, threads: threads,
+            modelRoot: modelRoot.map { URL(fileURLWithPath: $0) }, sharedResults: sharedResults.map { URL(fileURLWithPath: $0) },
+            gracePeriod: grace, software: CircuitSweepVersion.string)
+        let worker = try Worker(configuration: config, logger: logger, stopToken: signalStopToken)
+        let exit = try worker.run(context: try ZMQContext())
+        logger.info("worker done", metadata: ["exit": "\(exit)"])
+    }
+}
+
+/// Set by SIGTERM/SIGINT; coordinator and worker loops poll it.
+let signalStopToken = StopToken()
+
+/// Routes SIGTERM and SIGINT to ``signalStopToken`` (a lock-free atomic store).
+func installStopSignals() {
+    _ = signalStopToken.isStopped  // initialise the global before a signal can arrive
+    signal(SIGTERM) { _ in signalStopToken.stop() }
+    signal(SIGINT) { _ in signalStopToken.stop() }
+    signal(SIGPIPE, SIG_IGN)
+}
+
+/// Logs to stderr at `level`; called once per process by the long-running commands.
+func bootstrapSweepLogging(label: String, level: String) -> Logger {
+    let lvl = Logger.Level(rawValue: level) ?? .info
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = lvl
+        return handler
+    }
+    var logger = Logger(label: label)
+    logger.logLevel = lvl
+    return logger
+}
