@@ -7,6 +7,9 @@ public enum PythiaRevision {
     /// The final training step; `main` serves this checkpoint.
     public static let finalStep = 143_000
 
+    /// Tokens per optimizer step: 1024 sequences × 2048 tokens (Pythia's batch), so step s has seen s·2,097,152 tokens.
+    public static let tokensPerStep = 2_097_152
+
     /// All 154 checkpoint steps, ascending.
     public static let steps: [Int] = [0] + (0...9).map { 1 << $0 } + Array(stride(from: 1000, through: finalStep, by: 1000))
 
