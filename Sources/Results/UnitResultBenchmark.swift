@@ -18,16 +18,18 @@ public enum UnitResultBenchmark {
         public var writeCPUSeconds: Double
         public var readCPUSeconds: Double
         public var sha256: String
+        /// Where the file was written (removed unless kept).
+        public var file: URL
     }
 
     /// Writes and reads back one synthetic result in `folder`, `repetitions` times, and reports
-    /// the fastest write and read. The file is removed afterwards.
+    /// the fastest write and read. The file is removed afterwards unless `keep` is set.
     @available(*, noasync, message: "blocks on disk and HDF5; run on a dedicated thread")
     public static func measure(layers: Int = 32, heads: Int = 32, circuitSizes: [Int] = [200, 400, 600, 800, 1000, 1200],
-                               repetitions: Int = 3, folder: URL) throws -> Measurement {
+                               repetitions: Int = 3, folder: URL, keep: Bool = false) throws -> Measurement {
         let result = syntheticResult(layers: layers, heads: heads, circuitSizes: circuitSizes, seed: 2_800)
         let url = folder.appendingPathComponent("bench-results-\(getpid()).h5")
-        defer { try? FileManager.default.removeItem(at: url) }
+        defer { if !keep { try? FileManager.default.removeItem(at: url) } }
         var best = (write: Double.infinity, read: Double.infinity, writeCPU: Double.infinity, readCPU: Double.infinity)
         var receipt: UnitResultFile.Receipt?
         for _ in 0..<max(repetitions, 1) {
@@ -47,7 +49,7 @@ public enum UnitResultBenchmark {
         return Measurement(edgeCount: result.attribution?.scores.count ?? 0, circuitCount: result.circuits.count,
                            byteCount: receipt?.byteCount ?? 0, writeSeconds: best.write, readSeconds: best.read,
                            writeCPUSeconds: best.writeCPU, readCPUSeconds: best.readCPU,
-                           sha256: receipt?.sha256 ?? "")
+                           sha256: receipt?.sha256 ?? "", file: url)
     }
 
     /// CPU seconds used by this process so far (`CLOCK_PROCESS_CPUTIME_ID`).

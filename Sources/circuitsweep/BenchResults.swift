@@ -23,6 +23,9 @@ struct BenchResults: ParsableCommand {
     @Option(help: "Folder to write in (default: the system temp folder).")
     var folder: String?
 
+    @Flag(help: "Keep the written file and print its path.")
+    var keep = false
+
     func validate() throws {
         guard (1...64).contains(layers), (1...128).contains(heads) else {
             throw ValidationError("--layers must be 1...64 and --heads 1...128")
@@ -34,7 +37,7 @@ struct BenchResults: ParsableCommand {
     func run() throws {
         let target = folder.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? FileManager.default.temporaryDirectory
         let m = try UnitResultBenchmark.measure(layers: layers, heads: heads, circuitSizes: circuits,
-                                                repetitions: repetitions, folder: target)
+                                                repetitions: repetitions, folder: target, keep: keep)
         print("edges: \(m.edgeCount)  circuits: \(m.circuitCount) sized + minimal")
         print(String(format: "size on disk: %d bytes (%.2f MB)", m.byteCount, Double(m.byteCount) / 1e6))
         print(String(format: "write: %.3f s wall, %.3f s CPU (validate, encode, deflate, fsync, SHA-256, rename)",
@@ -42,5 +45,6 @@ struct BenchResults: ParsableCommand {
         print(String(format: "read:  %.3f s wall, %.3f s CPU (open, checksums, decode, validate)",
                      m.readSeconds, m.readCPUSeconds))
         print("sha256: \(m.sha256)")
+        if keep { print("kept: \(m.file.path)") }
     }
 }
