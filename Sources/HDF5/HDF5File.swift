@@ -71,8 +71,8 @@ public final class HDF5File: HDF5Container {
     }
 
     /// Flushes and closes the file. Throws if HDF5 cannot write it out, or if groups or datasets
-    /// of this file are still referenced (close those first). Closing twice is a no-op.
-    public func close() throws {
+    /// of this file are still referenced (close or drop those first). Closing twice is a no-op.
+    public override func close() throws {
         try handle.close(context)
     }
 

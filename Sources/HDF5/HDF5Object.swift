@@ -24,6 +24,12 @@ public class HDF5Object {
 
     var context: HDF5Context { HDF5Context(file: filePath, object: path) }
 
+    /// Closes the id now instead of in `deinit`, reporting failure. Closing twice is a no-op;
+    /// using the object afterwards throws.
+    public func close() throws {
+        try handle.close(context)
+    }
+
     /// The file object that keeps this object's file open.
     var fileObject: HDF5File {
         guard let owner else { preconditionFailure("HDF5Object without an owning file") }
