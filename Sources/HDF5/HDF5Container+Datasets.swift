@@ -62,12 +62,11 @@ extension HDF5Container {
         return try HDF5Library.withLock {
             let space = try HDF5Space.make(shape, context)
             let dcpl = try creationList(element: element, shape: shape, options: options, context)
-            let lcpl = try HDF5Handle.make(H5Pcreate(ch5_p_link_create()), .propertyList, "H5Pcreate", context)
-            try HDF5Call.status(H5Pset_create_intermediate_group(lcpl.id, 1), "H5Pset_create_intermediate_group", context)
+            try createParents(of: name)
             let stringType = element == .string ? try HDF5TypeCheck.makeStringType(context) : nil
             let fileType = stringType?.id ?? element.fileType
             let memoryType = stringType?.id ?? element.memoryType
-            let id = H5Dcreate2(handle.id, name, fileType, space.id, lcpl.id, dcpl.id, ch5_p_default())
+            let id = H5Dcreate2(handle.id, name, fileType, space.id, ch5_p_default(), dcpl.id, ch5_p_default())
             let dataset = try HDF5Handle.make(id, .dataset, "H5Dcreate2", context)
             if count > 0 {
                 try HDF5Call.status(write(dataset.id, memoryType), "H5Dwrite", context)

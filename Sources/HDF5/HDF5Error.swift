@@ -8,7 +8,7 @@ import Darwin
 /// A failure from the HDF5 library or from a check of this wrapper, naming the file and (when
 /// there is one) the object path inside it.
 ///
-/// C failures carry HDF5's error stack (`messages`, innermost call first), collected with
+/// C failures carry HDF5's error stack (`messages`, root cause last), collected with
 /// `H5Ewalk2` instead of being printed to stderr.
 public struct HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
@@ -37,7 +37,8 @@ public struct HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
     /// Object path inside the file ("/attribution/scores"), or an attribute as "/group@name".
     public var object: String?
-    /// HDF5's error stack, innermost first (`function: description (minor message)`).
+    /// HDF5's error stack, from the API call down to the root cause (`function: description
+    /// (minor message)`). The description shows only the last entry, the root cause.
     public var messages: [String]
 
     public init(_ kind: Kind, file: String, object: String? = nil, messages: [String] = []) {
@@ -62,7 +63,7 @@ public struct HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
         case .library(let function): text += "\(function) failed"
         case .system(let operation, let code): text += "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))"
         }
-        if !messages.isEmpty { text += " [HDF5: " + messages.joined(separator: "; ") + "]" }
+        if let cause = messages.last { text += " [HDF5: \(cause)]" }
         return text
     }
 }
@@ -93,7 +94,7 @@ enum HDF5Call {
         throw context.error(.library(function: function), object: object, messages: takeErrorStack())
     }
 
-    /// Reads and clears the default error stack: one line per entry, innermost first.
+    /// Reads and clears the default error stack: one line per entry, API call first, root cause last.
     static func takeErrorStack() -> [String] {
         final class Collector { var lines: [String] = [] }
         let collector = Collector()

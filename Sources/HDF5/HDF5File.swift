@@ -24,7 +24,10 @@ public final class HDF5File: HDF5Container {
             let fapl = try accessList(context)
             try HDF5Call.status(H5Pset_libver_bounds(fapl.id, H5F_LIBVER_V110, H5F_LIBVER_V110),
                                 "H5Pset_libver_bounds", context)
-            let id = H5Fcreate(path, ch5_f_acc_trunc(), ch5_p_default(), fapl.id)
+            // The root group is created with the file: switch off its time stamps here.
+            let fcpl = try HDF5Handle.make(H5Pcreate(ch5_p_file_create()), .propertyList, "H5Pcreate", context)
+            try HDF5Call.status(H5Pset_obj_track_times(fcpl.id, false), "H5Pset_obj_track_times", context)
+            let id = H5Fcreate(path, ch5_f_acc_trunc(), fcpl.id, fapl.id)
             guard id >= 0 else {
                 let messages = HDF5Call.takeErrorStack()
                 throw context.error(.cannotOpen(reason: messages.last ?? "H5Fcreate failed"), messages: messages)
@@ -68,8 +71,8 @@ public final class HDF5File: HDF5Container {
     }
 
     /// Flushes and closes the file. Throws if HDF5 cannot write it out, or if groups or datasets
-    /// of this file are still referenced (close those first). Closing twice is a no-op.
-    public func close() throws {
+    /// of this file are still referenced (close or drop those first). Closing twice is a no-op.
+    public override func close() throws {
         try handle.close(context)
     }
 

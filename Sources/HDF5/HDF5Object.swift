@@ -24,6 +24,12 @@ public class HDF5Object {
 
     var context: HDF5Context { HDF5Context(file: filePath, object: path) }
 
+    /// Closes the id now instead of in `deinit`, reporting failure. Closing twice is a no-op;
+    /// using the object afterwards throws.
+    public func close() throws {
+        try handle.close(context)
+    }
+
     /// The file object that keeps this object's file open.
     var fileObject: HDF5File {
         guard let owner else { preconditionFailure("HDF5Object without an owning file") }
@@ -40,20 +46,42 @@ public class HDF5Object {
 /// A file or a group: something that holds groups and datasets.
 public class HDF5Container: HDF5Object {
     /// Creates the group at `path` (relative to this container, "a/b/c"), creating any missing
-    /// intermediate groups (`H5Pset_create_intermediate_group`). Returns the new group.
+    /// intermediate groups. Returns the new group.
     @discardableResult
     public func createGroup(_ path: String) throws -> HDF5Group {
         let full = childPath(path)
         return try HDF5Library.withLock {
             let context = HDF5Context(file: filePath, object: full)
-            let lcpl = try HDF5Handle.make(H5Pcreate(ch5_p_link_create()), .propertyList, "H5Pcreate", context)
-            try HDF5Call.status(H5Pset_create_intermediate_group(lcpl.id, 1), "H5Pset_create_intermediate_group", context)
-            let gcpl = try HDF5Handle.make(H5Pcreate(ch5_p_group_create()), .propertyList, "H5Pcreate", context)
-            try HDF5Call.status(H5Pset_obj_track_times(gcpl.id, false), "H5Pset_obj_track_times", context)
-            let id = H5Gcreate2(handle.id, path, lcpl.id, gcpl.id, ch5_p_default())
-            let group = try HDF5Handle.make(id, .group, "H5Gcreate2", context)
-            return HDF5Group(handle: group, owner: fileObject, filePath: filePath, path: full)
+            try createParents(of: path)
+            let id = try makeGroup(path, context)
+            return HDF5Group(handle: id, owner: fileObject, filePath: filePath, path: full)
         }
+    }
+
+    /// Creates every missing group above `path`. Groups are made here, not by
+    /// `H5Pset_create_intermediate_group`, so that they too carry no time stamps.
+    /// Call with the lock held.
+    func createParents(of path: String) throws {
+        let components = path.split(separator: "/")
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in components.dropLast() {
+            switch prefix {
+            case "": prefix = String(component)
+            case "/": prefix = "/" + component
+            default: prefix += "/" + component
+            }
+            if try !exists(prefix) {
+                _ = try makeGroup(prefix, HDF5Context(file: filePath, object: childPath(prefix)))
+            }
+        }
+    }
+
+    /// `H5Gcreate2` without time stamps. Call with the lock held.
+    private func makeGroup(_ path: String, _ context: HDF5Context) throws -> HDF5Handle {
+        let gcpl = try HDF5Handle.make(H5Pcreate(ch5_p_group_create()), .propertyList, "H5Pcreate", context)
+        try HDF5Call.status(H5Pset_obj_track_times(gcpl.id, false), "H5Pset_obj_track_times", context)
+        let id = H5Gcreate2(handle.id, path, ch5_p_default(), gcpl.id, ch5_p_default())
+        return try HDF5Handle.make(id, .group, "H5Gcreate2", context)
     }
 
     /// Opens the existing group at `path`; `.missing` if there is none.

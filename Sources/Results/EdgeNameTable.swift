@@ -19,49 +19,75 @@ struct EdgeNameTable: Equatable {
 
     /// Splits every name at its first "->".
     ///
+    /// Works on the UTF-8 bytes. Names in the canonical order come in runs that repeat the
+    /// previous sender and step to the next receiver, so most names are matched with two byte
+    /// comparisons; the dictionaries are only consulted when a run breaks.
+    ///
     /// - Throws: `.invalidResult` naming the first name without "->".
     init(factoring names: [String]) throws {
-        var senderIDs: [Substring: Int32] = [:]
-        var receiverIDs: [Substring: Int32] = [:]
+        var senderIDs: [[UInt8]: Int32] = [:]
+        var receiverIDs: [[UInt8]: Int32] = [:]
+        var senderBytes: [[UInt8]] = []
+        var receiverBytes: [[UInt8]] = []
         senderIndex.reserveCapacity(names.count)
         receiverIndex.reserveCapacity(names.count)
-        var lastSender: Substring = ""
-        var lastSenderID: Int32 = -1
+        var lastSender: Int32 = -1
+        var lastReceiver: Int32 = -1
         for (position, name) in names.enumerated() {
-            guard let arrow = Self.arrow(in: name) else {
+            var name = name
+            let found: Bool = name.withUTF8 { utf8 in
+                guard let arrow = Self.arrow(in: utf8) else { return false }
+                let sender = UnsafeBufferPointer(rebasing: utf8[..<arrow])
+                let receiver = UnsafeBufferPointer(rebasing: utf8[(arrow + 2)...])
+                if lastSender < 0 || !Self.equal(sender, senderBytes[Int(lastSender)]) {
+                    let key = Array(sender)
+                    if let id = senderIDs[key] {
+                        lastSender = id
+                    } else {
+                        lastSender = Int32(senderBytes.count)
+                        senderIDs[key] = lastSender
+                        senderBytes.append(key)
+                    }
+                }
+                let next = Int(lastReceiver) + 1
+                if next < receiverBytes.count, Self.equal(receiver, receiverBytes[next]) {
+                    lastReceiver = Int32(next)
+                } else {
+                    let key = Array(receiver)
+                    if let id = receiverIDs[key] {
+                        lastReceiver = id
+                    } else {
+                        lastReceiver = Int32(receiverBytes.count)
+                        receiverIDs[key] = lastReceiver
+                        receiverBytes.append(key)
+                    }
+                }
+                return true
+            }
+            guard found else {
                 throw UnitResultError.invalidResult(reason: "edge name \(position) \"\(name)\" has no \"->\"")
             }
-            let sender = name[..<arrow]
-            let receiver = name[name.utf8.index(arrow, offsetBy: 2)...]
-            if lastSenderID < 0 || sender != lastSender {
-                if let id = senderIDs[sender] {
-                    lastSenderID = id
-                } else {
-                    lastSenderID = Int32(senders.count)
-                    senderIDs[sender] = lastSenderID
-                    senders.append(String(sender))
-                }
-                lastSender = sender
-            }
-            senderIndex.append(lastSenderID)
-            if let id = receiverIDs[receiver] {
-                receiverIndex.append(id)
-            } else {
-                let id = Int32(receivers.count)
-                receiverIDs[receiver] = id
-                receivers.append(String(receiver))
-                receiverIndex.append(id)
-            }
+            senderIndex.append(lastSender)
+            receiverIndex.append(lastReceiver)
         }
+        senders = senderBytes.map { String(decoding: $0, as: UTF8.self) }
+        receivers = receiverBytes.map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The full names. Indices MUST have been range-checked (``firstInvalidIndex()``).
     func names() -> [String] {
-        let prefixes = senders.map { $0 + "->" }
+        let prefixes = senders.map { Array(($0 + "->").utf8) }
+        let suffixes = receivers.map { Array($0.utf8) }
         var names: [String] = []
         names.reserveCapacity(senderIndex.count)
         for i in senderIndex.indices {
-            names.append(prefixes[Int(senderIndex[i])] + receivers[Int(receiverIndex[i])])
+            let prefix = prefixes[Int(senderIndex[i])]
+            let suffix = suffixes[Int(receiverIndex[i])]
+            names.append(String(unsafeUninitializedCapacity: prefix.count + suffix.count) { buffer in
+                _ = buffer.initialize(fromContentsOf: prefix)
+                _ = UnsafeMutableBufferPointer(rebasing: buffer[prefix.count...]).initialize(fromContentsOf: suffix)
+                return prefix.count + suffix.count
+            })
         }
         return names
     }
@@ -77,17 +103,16 @@ struct EdgeNameTable: Equatable {
         return nil
     }
 
-    /// Index of the first "->" in `name`.
-    private static func arrow(in name: String) -> String.Index? {
-        let utf8 = name.utf8
-        var previous: UInt8 = 0
-        var index = utf8.startIndex
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            if previous == UInt8(ascii: "-") && byte == UInt8(ascii: ">") { return utf8.index(before: index) }
-            previous = byte
-            index = utf8.index(after: index)
+    /// Offset of the first "->" in `utf8`.
+    private static func arrow(in utf8: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard utf8.count >= 2 else { return nil }
+        for i in 0..<(utf8.count - 1) where utf8[i] == UInt8(ascii: "-") && utf8[i + 1] == UInt8(ascii: ">") {
+            return i
         }
         return nil
+    }
+
+    private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ other: [UInt8]) -> Bool {
+        bytes.count == other.count && bytes.elementsEqual(other)
     }
 }

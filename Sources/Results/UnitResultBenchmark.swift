@@ -11,36 +11,52 @@ public enum UnitResultBenchmark {
         public var edgeCount: Int
         public var circuitCount: Int
         public var byteCount: Int
+        /// Fastest wall-clock write (validate, encode, fsync, SHA-256, rename) and read.
         public var writeSeconds: Double
         public var readSeconds: Double
+        /// Process CPU seconds of those same runs: the cost without waiting on a busy machine.
+        public var writeCPUSeconds: Double
+        public var readCPUSeconds: Double
         public var sha256: String
+        /// Where the file was written (removed unless kept).
+        public var file: URL
     }
 
     /// Writes and reads back one synthetic result in `folder`, `repetitions` times, and reports
-    /// the fastest write and read. The file is removed afterwards.
+    /// the fastest write and read. The file is removed afterwards unless `keep` is set.
     @available(*, noasync, message: "blocks on disk and HDF5; run on a dedicated thread")
     public static func measure(layers: Int = 32, heads: Int = 32, circuitSizes: [Int] = [200, 400, 600, 800, 1000, 1200],
-                               repetitions: Int = 3, folder: URL) throws -> Measurement {
+                               repetitions: Int = 3, folder: URL, keep: Bool = false) throws -> Measurement {
         let result = syntheticResult(layers: layers, heads: heads, circuitSizes: circuitSizes, seed: 2_800)
         let url = folder.appendingPathComponent("bench-results-\(getpid()).h5")
-        defer { try? FileManager.default.removeItem(at: url) }
-        var best = (write: Double.infinity, read: Double.infinity)
+        defer { if !keep { try? FileManager.default.removeItem(at: url) } }
+        var best = (write: Double.infinity, read: Double.infinity, writeCPU: Double.infinity, readCPU: Double.infinity)
         var receipt: UnitResultFile.Receipt?
         for _ in 0..<max(repetitions, 1) {
-            let start = Date()
+            let start = (Date(), cpuSeconds())
             receipt = try UnitResultFile.write(result, to: url)
-            let written = Date()
+            let written = (Date(), cpuSeconds())
             let back = try UnitResultFile.read(url)
-            let read = Date()
+            let read = (Date(), cpuSeconds())
             guard back.attribution?.scores.count == result.attribution?.scores.count else {
                 throw UnitResultError.invalidResult(reason: "benchmark read back a different edge count")
             }
-            best.write = min(best.write, written.timeIntervalSince(start))
-            best.read = min(best.read, read.timeIntervalSince(written))
+            best.write = min(best.write, written.0.timeIntervalSince(start.0))
+            best.read = min(best.read, read.0.timeIntervalSince(written.0))
+            best.writeCPU = min(best.writeCPU, written.1 - start.1)
+            best.readCPU = min(best.readCPU, read.1 - written.1)
         }
         return Measurement(edgeCount: result.attribution?.scores.count ?? 0, circuitCount: result.circuits.count,
                            byteCount: receipt?.byteCount ?? 0, writeSeconds: best.write, readSeconds: best.read,
-                           sha256: receipt?.sha256 ?? "")
+                           writeCPUSeconds: best.writeCPU, readCPUSeconds: best.readCPU,
+                           sha256: receipt?.sha256 ?? "", file: url)
+    }
+
+    /// CPU seconds used by this process so far (`CLOCK_PROCESS_CPUTIME_ID`).
+    static func cpuSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// Edge names of the EAP-IG graph of a parallel-residual model, in the reference order

@@ -45,7 +45,7 @@ struct UnitResultDecoder {
         }
         if try file.exists(Key.faithfulness) { result.faithfulness = try decodeFaithfulness() }
         if try file.exists(Key.minimal) { result.minimalCircuit = try decodeMinimal(edgeCount: edgeCount) }
-        if try file.exists("baseline") {
+        if try file.exists(Key.baseline) {
             result.baseline = Baseline(fullMetric: try file.dataset(Key.fullMetric).readScalar(Double.self),
                                        emptyMetric: try file.dataset(Key.emptyMetric).readScalar(Double.self))
         }

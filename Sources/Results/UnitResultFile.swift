@@ -23,7 +23,8 @@ public enum UnitResultFile {
     }
 
     /// Validates `result`, writes it atomically to `url` (temp file in the same folder, fsync,
-    /// rename, fsync of the folder) and returns the file's SHA-256.
+    /// rename, fsync of the folder) and returns the file's SHA-256. Missing parent folders are
+    /// created. An existing file at `url` is replaced only by a complete new one.
     ///
     /// - Parameters:
     ///   - beforeRename: fault-injection hook for tests, called with the finished temporary
@@ -34,6 +35,11 @@ public enum UnitResultFile {
     public static func write(_ result: UnitResult, to url: URL,
                              beforeRename: ((URL) throws -> Void)? = nil) throws -> Receipt {
         try UnitResultValidation.check(result)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw UnitResultError.io(file: url.path, reason: "cannot create its folder: \(error.localizedDescription)")
+        }
         var receipt: Receipt?
         try mappingHDF5Errors {
             try HDF5AtomicWriter.write(to: url, beforeRename: { temporary in

@@ -56,6 +56,7 @@ enum Key {
     static let normalization = "normalization"
 
     // /baseline
+    static let baseline = "baseline"
     static let fullMetric = "baseline/full_metric"
     static let emptyMetric = "baseline/empty_metric"
 

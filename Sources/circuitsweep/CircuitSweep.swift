@@ -22,6 +22,7 @@ struct CircuitSweep: AsyncParsableCommand {
             Tokenize.self,
             Keys.self,
             Bench.self,
+            Verify.self,
         ]
     )
 }

@@ -171,3 +171,28 @@ struct UnitResultFaultTests {
                 "the killed writer's temporary file should be left behind, not renamed: \(leftovers)")
     }
 }
+
+@Suite("Verifying folders")
+struct UnitResultVerifierTests {
+    @Test func folderWalkReportsEachBadFileWithItsReason() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        try FileManager.default.createDirectory(at: folder.file("a/b"), withIntermediateDirectories: true)
+        let good = folder.file("a/good.h5")
+        let receipt = try UnitResultFile.write(Sample.full(), to: good)
+        try UnitResultFile.write(Sample.headsOnly(), to: folder.file("a/b/heads.h5"))
+        try Data("nope".utf8).write(to: folder.file("a/b/bad.h5"))
+        try Data("ignored".utf8).write(to: folder.file("a/notes.txt"))
+
+        let (files, missing) = UnitResultVerifier.collect([folder.url.path, folder.file("absent").path])
+        #expect(files.map(\.lastPathComponent) == ["bad.h5", "heads.h5", "good.h5"])  // sorted by path
+        #expect(missing.map(\.path) == [folder.file("absent").path])
+        let outcomes = files.map { UnitResultVerifier.verify($0) }
+        #expect(outcomes.filter(\.isGood).count == 2)
+        let bad = try #require(outcomes.first { !$0.isGood })
+        #expect(bad.path.hasSuffix("a/b/bad.h5"))
+        #expect(bad.problem?.contains("not an HDF5 file") == true)
+        #expect(UnitResultVerifier.verify(good, expectedSHA256: receipt.sha256).isGood)
+        #expect(UnitResultVerifier.verify(good, expectedSHA256: String(repeating: "0", count: 64)).problem?.contains("SHA-256") == true)
+    }
+}
