@@ -34,6 +34,7 @@ let package = Package(
         // Numerics and science.
         .target(name: "NeoX", dependencies: [
             "Tensor", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Tokenizer"),
         .target(name: "Circuits", dependencies: ["NeoX", "Tensor"]),
@@ -71,7 +72,9 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "NeoXTests", dependencies: ["NeoX", "Tensor"]),
+        .testTarget(name: "NeoXTests", dependencies: [
+            "NeoX", "Tensor", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits", "NeoX", "Tensor"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizer", "NeoX", "Circuits"]),

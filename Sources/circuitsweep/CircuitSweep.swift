@@ -9,6 +9,7 @@ struct CircuitSweep: AsyncParsableCommand {
         version: CircuitSweepVersion.string,
         subcommands: [
             Bench.self,
+            Forward.self,
         ]
     )
 }

@@ -1,0 +1,44 @@
+import Foundation
+import Tensor
+
+/// `circuitsweep bench forward`: the forward pass on random weights of an exact Pythia shape.
+///
+/// Measures what `Benchmarks/torch_forward.py` measures for HF `GPTNeoXForCausalLM`: one forward of
+/// a [batch, length] batch without padding, with the unembedding at each row's last position only
+/// (torch: `logits_to_keep=1`), median over repetitions.
+public enum ForwardBenchmark {
+    public struct Result: Sendable {
+        public var shape: PythiaShape
+        public var batch: Int
+        public var length: Int
+        public var parameterCount: Int
+        public var repetitions: Int
+        public var medianSeconds: Double
+        public var gflops: Double
+        /// Peak RSS of the whole process (`getrusage`), including building the random weights.
+        public var peakResidentBytes: Int
+        /// Peak RSS during the timed forwards only (Linux `VmHWM` after a reset), if available.
+        public var forwardPeakResidentBytes: Int?
+
+        public var tokensPerSecond: Double { Double(batch * length) / medianSeconds }
+        public var weightBytes: Int { parameterCount * MemoryLayout<Float>.size }
+    }
+
+    /// Parameters of a GPT-NeoX config: 2·V·d + L(12d² + 13d) + 2d for d_mlp = 4d (spec §1.1),
+    /// computed from the actual tensor shapes.
+    public static func parameterCount(_ config: NeoXConfig) -> Int {
+        NeoXTensorName.expectedShapes(config, includeEmbedOut: true).values.reduce(0) { $0 + $1.reduce(1, *) }
+    }
+
+    @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
+    public static func run(shape: PythiaShape, batch: Int = 8, length: Int = 16, budgetSeconds: Double = 3) -> Result {
+        let model = NeoXModel.random(shape: shape)
+        let canReset = ProcessMemory.resetPeakResident()
+        let timing = model.timeForward(batch: batch, length: length, budgetSeconds: budgetSeconds)
+        return Result(
+            shape: shape, batch: batch, length: length, parameterCount: parameterCount(shape.config),
+            repetitions: timing.repetitions, medianSeconds: timing.medianSeconds, gflops: timing.gflops,
+            peakResidentBytes: ProcessMemory.peakResidentBytes(),
+            forwardPeakResidentBytes: canReset ? ProcessMemory.peakResidentSinceReset() : nil)
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+@testable import NeoX
+import Tensor
+import Testing
+
+/// Memory of a forward on a Pythia-70m-shaped model with random weights, batch 8 × 16.
+@Suite(.serialized) struct ForwardMemoryTests {
+    /// The resident-memory peak of the forward pass (model buffers + activations + full logits
+    /// [8, 16, 50304]) stays ≤ 1.5 × the float32 weight size. Measured with Linux `VmHWM` after a
+    /// reset, relative to the RSS before the model was built (other tests run in the same process).
+    @available(*, noasync)
+    @Test func pythia70mForwardPeakIsBounded() throws {
+        try #require(ProcessMemory.currentResidentBytes() != nil, "needs /proc (Linux)")
+        let config = PythiaShape.pythia70m.config
+        let weightBytes = ForwardBenchmark.parameterCount(config) * 4
+        #expect(ForwardBenchmark.parameterCount(config) == 70_426_624)
+        let baseline = try #require(ProcessMemory.currentResidentBytes())
+        let model = NeoXModel.random(shape: .pythia70m)
+        try #require(ProcessMemory.resetPeakResident(), "cannot reset VmHWM")
+        var state: UInt64 = 7
+        let ids = (0..<8).map { _ in
+            (0..<16).map { _ -> Int in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Int(state >> 33) % config.vocabSize
+            }
+        }
+        let logits = try model.logits(inputIds: ids)
+        let peak = try #require(ProcessMemory.peakResidentSinceReset())
+        #expect(logits.shape == [8, 16, 50304])
+        #expect(logits.storage.allSatisfy { $0.isFinite })
+        let ratio = Double(peak - baseline) / Double(weightBytes)
+        print("pythia-70m forward: peak RSS above baseline \((peak - baseline) >> 20) MiB = \(ratio)× fp32 weights (\(weightBytes >> 20) MiB)")
+        #expect(ratio <= 1.5, "forward peak \(peak - baseline) bytes vs weights \(weightBytes)")
+    }
+}
