@@ -29,7 +29,7 @@ public enum AttributionBenchmark {
     @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
     public static func run(
         shape: PythiaShape, examples: Int = 8, tokens: Int = 16, steps: Int = 30, circuitEdges: Int = 200,
-        firstDifference: Int? = nil, maxRowsPerPass: Int = 2048, progress: ((AttributionProgress) -> Void)? = nil
+        firstDifference: Int? = nil, maxRowsPerPass: Int = 1024, progress: ((AttributionProgress) -> Void)? = nil
     ) throws(AttributionError) -> Report {
         let model = NeoXModel.random(shape: shape)
         var state: UInt64 = 2024

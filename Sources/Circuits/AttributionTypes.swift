@@ -38,7 +38,7 @@ public struct AttributionOptions: Sendable, Equatable {
     public var sharePrefix: Bool
 
     public init(method: AttributionMethod = .eapIGInputs(steps: 30), batchSize: Int = 8,
-                batchNormalized: Bool = false, maxRowsPerPass: Int = 2048, sharePrefix: Bool = true) {
+                batchNormalized: Bool = false, maxRowsPerPass: Int = 1024, sharePrefix: Bool = true) {
         self.sharePrefix = sharePrefix
         self.method = method
         self.batchSize = batchSize

@@ -271,7 +271,7 @@ public enum ParallelKernels {
     /// Below this many elements a kernel runs on the calling thread.
     public static let threshold = 1 << 15
     /// Threads used for element-wise kernels.
-    public nonisolated(unsafe) static var threads = 2
+    public static let threads = 2
 
     @inlinable
     static func split(_ rows: Int, work: Int, _ body: @Sendable (Range<Int>) -> Void) {

@@ -30,7 +30,7 @@ struct BenchAttribute: ParsableCommand {
     var firstDifference: Int?
 
     @Option(help: "Rows per stacked forward/backward pass (memory bound).")
-    var maxRows: Int = 2048
+    var maxRows: Int = 1024
 
     @Option(help: "OpenBLAS threads.")
     var threads: Int = 2
