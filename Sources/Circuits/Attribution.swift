@@ -46,19 +46,35 @@ public struct EdgeAttribution: Sendable {
         let d = model.d
         let nForward = g.senderCount, nBackward = g.receiverCount
 
+        // Positions before an example's first clean/corrupted difference are identical for every α
+        // and have Δa = 0: they are computed once (the clean run) and serve as a cached key/value
+        // prefix; the stacked passes compute only the rows from the first difference to the metric
+        // position (spec §7). At least the metric row is always computed.
+        let prefixLengths = all.map { e -> Int in
+            let first = e.clean.indices.first { e.clean[$0] != e.corrupted[$0] } ?? e.clean.count
+            return options.sharePrefix ? min(first, e.clean.count - 1) : 0
+        }
+        func rows(_ r: Range<Int>) -> Int { r.reduce(0) { $0 + all[$1].clean.count } }
+        func suffixRows(_ r: Range<Int>) -> Int { r.reduce(0) { $0 + all[$1].clean.count - prefixLengths[$1] } }
+        func suffixEntries(_ r: Range<Int>) -> Int {
+            r.reduce(0) { $0 + (all[$1].clean.count - prefixLengths[$1]) * all[$1].clean.count }
+        }
         // Buffers sized once for the largest batch.
-        let maxRows = batches.map { r in all[r].reduce(0) { $0 + $1.clean.count } }.max() ?? 1
-        let maxEntries = batches.map { r in all[r].reduce(0) { $0 + $1.clean.count * $1.clean.count } }.max() ?? 1
+        let maxRows = batches.map(rows).max() ?? 1
+        let maxEntries = batches.map { r in r.reduce(0) { $0 + all[$1].clean.count * all[$1].clean.count } }.max() ?? 1
+        let maxSuffixRows = batches.map(suffixRows).max() ?? 1
+        let maxSuffixEntries = batches.map(suffixEntries).max() ?? 1
         let maxLength = all.map(\.clean.count).max() ?? 1
-        let copiesPerPass = max(1, min(alphas.count, options.maxRowsPerPass / maxRows))
+        let copiesPerPass = max(1, min(alphas.count, options.maxRowsPerPass / maxSuffixRows))
         let baseTrace = ForwardTrace(model: model, rowCapacity: maxRows, attentionCapacity: maxEntries)
         let corruptedTrace = ForwardTrace(model: model, rowCapacity: maxRows, attentionCapacity: maxEntries)
-        let stackedTrace = ForwardTrace(model: model, rowCapacity: copiesPerPass * maxRows,
-                                        attentionCapacity: copiesPerPass * maxEntries)
-        let workspace = BackwardWorkspace(model: model, rowCapacity: copiesPerPass * maxRows, maxSequenceLength: maxLength)
-        let seed = FloatBuffer(count: copiesPerPass * maxRows * d)
+        let stackedTrace = ForwardTrace(model: model, rowCapacity: copiesPerPass * maxSuffixRows,
+                                        attentionCapacity: copiesPerPass * maxSuffixEntries)
+        let workspace = BackwardWorkspace(model: model, rowCapacity: copiesPerPass * maxSuffixRows,
+                                          maxSequenceLength: maxLength)
+        let seed = FloatBuffer(count: copiesPerPass * maxSuffixRows * d)
         let deltas = FloatBuffer(count: nForward * maxRows * d)
-        let receiverGradients = FloatBuffer(count: nBackward * maxRows * d)
+        let receiverGradients = FloatBuffer(count: nBackward * maxSuffixRows * d)
         let cleanEmbeddings = FloatBuffer(count: maxRows * d)
         let corruptedEmbeddings = FloatBuffer(count: maxRows * d)
         let scores = FloatBuffer(count: nForward * nBackward)
@@ -68,37 +84,58 @@ public struct EdgeAttribution: Sendable {
             let batch = Array(all[range])
             let layout = SequenceLayout(lengths: batch.map(\.clean.count))
             let T = layout.rowCount
-            let metricRows = zip(layout.offsets, layout.lengths).map { $0 + $1 - 1 }
+            let prefixes = Array(prefixLengths[range])
+            let suffix = SequenceLayout(lengths: zip(layout.lengths, prefixes).map { $0 - $1 }, prefixLengths: prefixes)
+            let Ts = suffix.rowCount
+            let metricRows = zip(suffix.offsets, suffix.lengths).map { $0 + $1 - 1 }
             let weight: Float = options.batchNormalized ? 1 / Float(batch.count) : 1
             let weights = [Float](repeating: weight, count: batch.count)
 
             // Δa from the clean and corrupted forwards (clean attention mask = no padding here).
-            model.embed(batch.flatMap(\.clean), into: cleanEmbeddings.pointer)
-            model.embed(batch.flatMap(\.corrupted), into: corruptedEmbeddings.pointer)
-            baseTrace.residual(0).update(from: cleanEmbeddings.pointer, count: T * d)
+            model.embed(batch.flatMap(\.clean), into: baseTrace.residual(0))
             model.forward(trace: baseTrace, layout: layout)
-            corruptedTrace.residual(0).update(from: corruptedEmbeddings.pointer, count: T * d)
+            model.embed(batch.flatMap(\.corrupted), into: corruptedTrace.residual(0))
             model.forward(trace: corruptedTrace, layout: layout)
             senderDeltas(clean: baseTrace, corrupted: corruptedTrace, rows: T, into: deltas.pointer)
+            // Keep only the computed (suffix) rows: Δa [nForward, Ts, d]; embeddings likewise.
+            func compact(_ source: UnsafeMutablePointer<Float>, blocks: Int, into target: UnsafeMutablePointer<Float>) {
+                for u in 0..<blocks {
+                    var out = target + u * Ts * d
+                    for b in 0..<batch.count {
+                        let first = layout.offsets[b] + prefixes[b], count = suffix.lengths[b]
+                        let sourceBlock: UnsafeMutablePointer<Float> = source + u * T * d
+                        for r in 0..<count {
+                            let from: UnsafeMutablePointer<Float> = sourceBlock + (first + r) * d
+                            if from != out { out.update(from: from, count: d) }
+                            out += d
+                        }
+                    }
+                }
+            }
+            compact(deltas.pointer, blocks: nForward, into: deltas.pointer)
+            compact(baseTrace.residual(0), blocks: 1, into: cleanEmbeddings.pointer)
+            compact(corruptedTrace.residual(0), blocks: 1, into: corruptedEmbeddings.pointer)
 
             // Receiver gradients summed over the interpolation points, stacked `copiesPerPass` at a time.
-            receiverGradients.zero(first: nBackward * T * d)
-            let sink = ReceiverGradientSink(gradients: receiverGradients.pointer, baseRows: T)
+            receiverGradients.zero(first: nBackward * Ts * d)
+            let sink = ReceiverGradientSink(gradients: receiverGradients.pointer, baseRows: Ts)
             var done = 0
             while done < alphas.count {
                 let chunk = Array(alphas[done..<min(done + copiesPerPass, alphas.count)])
-                let stacked = layout.repeated(chunk.count)
+                let stacked = suffix.repeated(chunk.count)
+                let prefix = KeyValuePrefix(source: baseTrace,
+                                            rowOffsets: Array([[Int]](repeating: layout.offsets, count: chunk.count).joined()))
                 let input = stackedTrace.residual(0)
                 for (c, alpha) in chunk.enumerated() {
-                    let row = input + c * T * d
-                    for i in 0..<(T * d) {
+                    let row = input + c * Ts * d
+                    for i in 0..<(Ts * d) {
                         let corrupted = corruptedEmbeddings.pointer[i]
                         row[i] = corrupted + alpha * (cleanEmbeddings.pointer[i] - corrupted)
                     }
                 }
-                model.forward(trace: stackedTrace, layout: stacked)
-                seed.zero(first: chunk.count * T * d)
-                let stackedRows = (0..<chunk.count).flatMap { c in metricRows.map { c * T + $0 } }
+                model.forward(trace: stackedTrace, layout: stacked, prefix: prefix)
+                seed.zero(first: chunk.count * Ts * d)
+                let stackedRows = (0..<chunk.count).flatMap { c in metricRows.map { c * Ts + $0 } }
                 let stackedExamples = Array([[TaskExample]](repeating: batch, count: chunk.count).joined())
                 let stackedWeights = Array([[Float]](repeating: weights, count: chunk.count).joined())
                 readout.writeSeeds(finalNorm: stackedTrace.finalNorm, rows: stackedRows, examples: stackedExamples,
@@ -108,10 +145,10 @@ public struct EdgeAttribution: Sendable {
                 progress?(AttributionProgress(batch: batchIndex, batchCount: batches.count,
                                               stepsDone: done, stepCount: alphas.count))
             }
-            // S += Δa [nForward, T·d] · Gᵀ [T·d, nBackward] / (N·|A|).
-            BLAS.sgemm(.none, .transposed, m: nForward, n: nBackward, k: T * d,
+            // S += Δa [nForward, Ts·d] · Gᵀ [Ts·d, nBackward] / (N·|A|).
+            BLAS.sgemm(.none, .transposed, m: nForward, n: nBackward, k: Ts * d,
                        alpha: 1 / Float(N * alphas.count),
-                       a: deltas.pointer, lda: T * d, b: receiverGradients.pointer, ldb: T * d,
+                       a: deltas.pointer, lda: Ts * d, b: receiverGradients.pointer, ldb: Ts * d,
                        beta: 1, c: scores.pointer, ldc: nBackward)
         }
 

@@ -8,9 +8,13 @@ public enum AttributionBenchmark {
     public struct Report: Sendable {
         public let shape: PythiaShape
         public let examples: Int, tokens: Int, steps: Int
+        /// Position of the first clean/corrupted difference in every example.
+        public let firstDifference: Int
         public let attributionSeconds: Double
-        /// Matmul FLOPs of the attribution: (2+m) forwards, m backwards to activations, and the
-        /// score contraction.
+        /// Process CPU seconds (all threads) spent in the attribution.
+        public let attributionCPUSeconds: Double
+        /// Nominal matmul FLOPs of the attribution without prefix sharing: (2+m) forwards, m
+        /// backwards to activations, and the score contraction, over all T = examples × tokens rows.
         public let attributionFlops: Double
         public var attributionGflops: Double { attributionFlops / attributionSeconds / 1e9 }
         public let circuitEdges: Int
@@ -25,7 +29,7 @@ public enum AttributionBenchmark {
     @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
     public static func run(
         shape: PythiaShape, examples: Int = 8, tokens: Int = 16, steps: Int = 30, circuitEdges: Int = 200,
-        maxRowsPerPass: Int = 2048, progress: ((AttributionProgress) -> Void)? = nil
+        firstDifference: Int? = nil, maxRowsPerPass: Int = 1024, progress: ((AttributionProgress) -> Void)? = nil
     ) throws(AttributionError) -> Report {
         let model = NeoXModel.random(shape: shape)
         var state: UInt64 = 2024
@@ -33,19 +37,22 @@ public enum AttributionBenchmark {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int(state >> 33) % model.vocabSize
         }
+        let first = min(max(firstDifference ?? tokens / 2, 1), tokens - 1)
         let list = (0..<examples).map { _ -> TaskExample in
             let clean = [0] + (1..<tokens).map { _ in token() }
             var corrupted = clean
-            corrupted[tokens / 2] = token()
-            corrupted[tokens - 2] = token()
+            corrupted[first] = (clean[first] + 1) % model.vocabSize
+            corrupted[max(first, tokens - 2)] = (clean[max(first, tokens - 2)] + 7) % model.vocabSize
             return TaskExample(clean: clean, corrupted: corrupted, correct: [token()], incorrect: [token()])
         }
         let task = TaskExamples(metric: .logitDiff, examples: list)
         let options = AttributionOptions(method: .eapIGInputs(steps: steps), batchSize: examples,
                                          maxRowsPerPass: maxRowsPerPass)
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = cpuSeconds()
         let scores = try EdgeAttribution(model: model).scores(examples: task, options: options, progress: progress)
         let attributionSeconds = seconds(since: start)
+        let attributionCPU = cpuSeconds() - cpuStart
 
         let L = Double(model.layerCount), d = Double(model.d)
         let T = Double(examples * tokens), S2 = Double(examples * tokens * tokens), m = Double(steps)
@@ -70,9 +77,17 @@ public enum AttributionBenchmark {
         times.sort()
         let forward = model.timeForward(batch: examples, length: tokens, budgetSeconds: 1)
         return Report(shape: shape, examples: examples, tokens: tokens, steps: steps,
-                      attributionSeconds: attributionSeconds, attributionFlops: flops,
+                      firstDifference: first, attributionSeconds: attributionSeconds,
+                      attributionCPUSeconds: attributionCPU, attributionFlops: flops,
                       circuitEdges: min(circuitEdges, vector.count), evaluatorSetupSeconds: setup,
                       circuitEvaluationSeconds: times[times.count / 2], forward: forward)
+    }
+
+    /// CPU time of the whole process (all threads).
+    private static func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     private static func seconds(since start: UInt64) -> Double {

@@ -33,9 +33,13 @@ public struct AttributionOptions: Sendable, Equatable {
     public var batchNormalized: Bool
     /// Upper bound on rows (tokens × stacked IG steps) per forward/backward pass; bounds memory.
     public var maxRowsPerPass: Int
+    /// Compute the positions before each example's first clean/corrupted difference once and
+    /// share them as a cached key/value prefix (exact: Δa is 0 there). Off only for testing.
+    public var sharePrefix: Bool
 
     public init(method: AttributionMethod = .eapIGInputs(steps: 30), batchSize: Int = 8,
-                batchNormalized: Bool = false, maxRowsPerPass: Int = 2048) {
+                batchNormalized: Bool = false, maxRowsPerPass: Int = 1024, sharePrefix: Bool = true) {
+        self.sharePrefix = sharePrefix
         self.method = method
         self.batchSize = batchSize
         self.batchNormalized = batchNormalized

@@ -25,13 +25,25 @@ public final class PatchedEvaluator: @unchecked Sendable {
     /// Per-example metric of the corrupted run (= the empty circuit).
     public let emptyCircuitMetrics: [Float]
 
+    /// Full prompts (for the corrupted run's key/value prefix).
     private let layout: SequenceLayout
+    /// The computed rows: from each example's first clean/corrupted difference to its metric
+    /// position. Earlier positions are identical in every patched run (all their inputs are the
+    /// same in both runs), so they are read from the corrupted run as a key/value prefix.
+    private let suffix: SequenceLayout
     private let metricRows: [Int]
-    private let clean: ForwardTrace
     private let corrupted: ForwardTrace
     private let readout: MetricReadout
-    // Scratch: expanded output deltas (cur − corr) per sender [senderCount, T, d], one receiver
-    // input, a layer's q/k/v, z deltas, probabilities, MLP buffers, final norm.
+    // Corrupted-run caches gathered at the suffix rows: residual inputs [L+1], post-rotary q/k/v,
+    // z, MLP outputs, attention outputs; and the input-node delta (clean − corrupted embedding).
+    private let corruptedResidual: FloatBuffer
+    private let corruptedQKV: FloatBuffer
+    private let corruptedZ: FloatBuffer
+    private let corruptedMLP: FloatBuffer
+    private let corruptedAttention: FloatBuffer
+    private let inputDelta: FloatBuffer
+    // Scratch: expanded output deltas (cur − corr) per sender [senderCount, Ts, d], one receiver
+    // input, a layer's q/k/v, z, probabilities, MLP buffers, final norm.
     private let deltas: FloatBuffer
     private let receiverInput: FloatBuffer
     private let normed: FloatBuffer
@@ -51,27 +63,58 @@ public final class PatchedEvaluator: @unchecked Sendable {
         self.examples = examples
         let list = examples.examples
         layout = SequenceLayout(lengths: list.map(\.clean.count))
-        metricRows = zip(layout.offsets, layout.lengths).map { $0 + $1 - 1 }
-        let T = layout.rowCount, d = model.d
-        clean = ForwardTrace(model: model, layout: layout)
+        let prefixes = list.map { e -> Int in
+            let first = e.clean.indices.first { e.clean[$0] != e.corrupted[$0] } ?? e.clean.count
+            return min(first, e.clean.count - 1)
+        }
+        suffix = SequenceLayout(lengths: zip(layout.lengths, prefixes).map { $0 - $1 }, prefixLengths: prefixes)
+        metricRows = zip(suffix.offsets, suffix.lengths).map { $0 + $1 - 1 }
+        let fullMetricRows = zip(layout.offsets, layout.lengths).map { $0 + $1 - 1 }
+        let T = layout.rowCount, Ts = suffix.rowCount, d = model.d, L = model.layerCount
+        let clean = ForwardTrace(model: model, layout: layout)
         corrupted = ForwardTrace(model: model, layout: layout)
         model.embed(list.flatMap(\.clean), into: clean.residual(0))
         model.forward(trace: clean, layout: layout)
         model.embed(list.flatMap(\.corrupted), into: corrupted.residual(0))
         model.forward(trace: corrupted, layout: layout)
         readout = MetricReadout(model: model, metric: examples.metric)
-        fullModelMetrics = readout.values(finalNorm: clean.finalNorm, rows: metricRows, examples: list)
-        emptyCircuitMetrics = readout.values(finalNorm: corrupted.finalNorm, rows: metricRows, examples: list)
-        deltas = FloatBuffer(count: graph.senderCount * T * d)
-        receiverInput = FloatBuffer(count: T * d)
-        normed = FloatBuffer(count: T * d)
-        qkv = FloatBuffer(count: T * 3 * d)
-        z = FloatBuffer(count: T * d)
-        probabilities = FloatBuffer(count: layout.attentionEntries)
-        mlpPre = FloatBuffer(count: T * model.mlpDim)
-        mlpAct = FloatBuffer(count: T * model.mlpDim)
-        mlpOut = FloatBuffer(count: T * d)
-        finalNorm = FloatBuffer(count: T * d)
+        fullModelMetrics = readout.values(finalNorm: clean.finalNorm, rows: fullMetricRows, examples: list)
+        emptyCircuitMetrics = readout.values(finalNorm: corrupted.finalNorm, rows: fullMetricRows, examples: list)
+
+        let layout = layout, suffix = suffix
+        func gather(_ source: UnsafePointer<Float>, width: Int, into target: UnsafeMutablePointer<Float>) {
+            for b in 0..<layout.sequenceCount {
+                let from = source + (layout.offsets[b] + suffix.prefixLengths[b]) * width
+                (target + suffix.offsets[b] * width).update(from: from, count: suffix.lengths[b] * width)
+            }
+        }
+        corruptedResidual = FloatBuffer(count: (L + 1) * Ts * d)
+        corruptedQKV = FloatBuffer(count: L * Ts * 3 * d)
+        corruptedZ = FloatBuffer(count: L * Ts * d)
+        corruptedMLP = FloatBuffer(count: L * Ts * d)
+        corruptedAttention = FloatBuffer(count: L * Ts * d)
+        for l in 0...L { gather(corrupted.residual(l), width: d, into: corruptedResidual.pointer + l * Ts * d) }
+        for l in 0..<L {
+            gather(corrupted.qkv(l), width: 3 * d, into: corruptedQKV.pointer + l * Ts * 3 * d)
+            gather(corrupted.z(l), width: d, into: corruptedZ.pointer + l * Ts * d)
+            gather(corrupted.mlpOutput(l), width: d, into: corruptedMLP.pointer + l * Ts * d)
+            gather(corrupted.attentionOutput(l), width: d, into: corruptedAttention.pointer + l * Ts * d)
+        }
+        let difference = FloatBuffer(count: T * d)
+        for i in 0..<(T * d) { difference.pointer[i] = clean.residual(0)[i] - corrupted.residual(0)[i] }
+        inputDelta = FloatBuffer(count: Ts * d)
+        gather(difference.pointer, width: d, into: inputDelta.pointer)
+
+        deltas = FloatBuffer(count: graph.senderCount * Ts * d)
+        receiverInput = FloatBuffer(count: Ts * d)
+        normed = FloatBuffer(count: Ts * d)
+        qkv = FloatBuffer(count: Ts * 3 * d)
+        z = FloatBuffer(count: Ts * d)
+        probabilities = FloatBuffer(count: suffix.attentionEntries)
+        mlpPre = FloatBuffer(count: Ts * model.mlpDim)
+        mlpAct = FloatBuffer(count: Ts * model.mlpDim)
+        mlpOut = FloatBuffer(count: Ts * d)
+        finalNorm = FloatBuffer(count: Ts * d)
     }
 
     /// Per-example metric values of the circuit given as a mask over `graph.edges` (canonical order).
@@ -94,7 +137,7 @@ public final class PatchedEvaluator: @unchecked Sendable {
     public func metrics(inGraph matrix: [Bool]) -> [Float] {
         let g = graph, nR = g.receiverCount, d = model.d, H = model.heads, dh = model.headDim
         precondition(matrix.count == g.senderCount * nR, "circuit matrix size")
-        let T = layout.rowCount, block = T * d
+        let T = suffix.rowCount, block = T * d
         // Real in-circuit edges per receiver.
         var parents = [[Int]](repeating: [], count: nR)
         var needed = [Bool](repeating: false, count: g.senderCount)
@@ -106,9 +149,8 @@ public final class PatchedEvaluator: @unchecked Sendable {
         }
         // Which senders' current outputs differ from the corrupted ones (nonzero delta).
         var changed = [Bool](repeating: false, count: g.senderCount)
-        let inputDelta = deltas.pointer
         if needed[0] {
-            for i in 0..<block { inputDelta[i] = clean.residual(0)[i] - corrupted.residual(0)[i] }
+            deltas.pointer.update(from: inputDelta.pointer, count: block)
             changed[0] = true
         }
         let x = receiverInput.pointer
@@ -124,9 +166,9 @@ public final class PatchedEvaluator: @unchecked Sendable {
 
         for l in 0..<model.layerCount {
             let w = model.layers[l]
-            let residual = corrupted.residual(l)
-            // Attention heads that feed the circuit.
-            let corrQKV = corrupted.qkv(l)
+            let residual = corruptedResidual.pointer + l * block
+            let corrQKV = corruptedQKV.pointer + l * 3 * block
+            let corrZ = corruptedZ.pointer + l * block
             for h in 0..<H {
                 let sender = g.senderIndex(ofHead: h, layer: l)
                 guard needed[sender] else { continue }
@@ -142,7 +184,7 @@ public final class PatchedEvaluator: @unchecked Sendable {
                         model.linear(normed.pointer, rows: T, inWidth: d, weight: w.qkvWeight.pointer + column * d,
                                      bias: w.qkvBias.pointer + column, outWidth: dh,
                                      output: qkv.pointer + column, outputStride: 3 * d)
-                        if slot != .v { model.applyRotary(headBlock: qkv.pointer + column, stride: 3 * d, layout: layout) }
+                        if slot != .v { model.applyRotary(headBlock: qkv.pointer + column, stride: 3 * d, layout: suffix) }
                     } else {
                         for row in 0..<T {
                             (qkv.pointer + row * 3 * d + column).update(from: corrQKV + row * 3 * d + column, count: dh)
@@ -151,10 +193,11 @@ public final class PatchedEvaluator: @unchecked Sendable {
                 }
                 changed[sender] = headChanged
                 guard headChanged else { continue }
-                model.attend(head: h, qkv: qkv.pointer, layout: layout, probabilities: probabilities.pointer,
-                             probabilityStride: 1, z: z.pointer)
+                // Earlier positions' keys and values: the corrupted run's (identical in every run).
+                model.attend(head: h, qkv: qkv.pointer, layout: suffix, probabilities: probabilities.pointer,
+                             probabilityStride: 1, z: z.pointer,
+                             prefixQKV: corrupted.qkv(l), prefixRowOffsets: layout.offsets)
                 // Δz_h = z_h − z̃_h, then delta = Δz_h·W_O,h.
-                let corrZ = corrupted.z(l)
                 for row in 0..<T {
                     let zr = z.pointer + row * d + h * dh, cr = corrZ + row * d + h * dh
                     for c in 0..<dh { zr[c] -= cr[c] }
@@ -166,13 +209,13 @@ public final class PatchedEvaluator: @unchecked Sendable {
             let mlpSender = g.senderIndex(ofMLP: l)
             if needed[mlpSender] {
                 let r = g.receiverIndex(ofMLP: l)
-                var base = residual
+                var base = UnsafePointer(residual)
                 if !model.config.useParallelResidual {
                     // x̃_mid = x̃ˡ + ã_l (the corrupted attention output incl. b_O).
                     let mid = finalNorm.pointer
-                    let a = corrupted.attentionOutput(l)
+                    let a = corruptedAttention.pointer + l * block
                     for i in 0..<block { mid[i] = residual[i] + a[i] }
-                    base = mid
+                    base = UnsafePointer(mid)
                 }
                 if buildInput(r, base: base) {
                     Kernels.layerNorm(rows: T, width: d, input: x, inputStride: d,
@@ -180,7 +223,7 @@ public final class PatchedEvaluator: @unchecked Sendable {
                                       eps: model.config.layerNormEps, output: normed.pointer, outputStride: d)
                     model.mlp(normalizedInput: normed.pointer, rows: T, layer: l, preActivation: mlpPre.pointer,
                               activationScratch: mlpAct.pointer, output: mlpOut.pointer)
-                    let delta = deltas.pointer + mlpSender * block, corr = corrupted.mlpOutput(l)
+                    let delta = deltas.pointer + mlpSender * block, corr = corruptedMLP.pointer + l * block
                     for i in 0..<block { delta[i] = mlpOut.pointer[i] - corr[i] }
                     changed[mlpSender] = true
                 } else {
@@ -189,9 +232,9 @@ public final class PatchedEvaluator: @unchecked Sendable {
             }
         }
         // Logits: x̃ᴸ + in-circuit deltas, final norm at the metric rows only.
-        let finalResidual = corrupted.residual(model.layerCount)
+        let finalResidual = UnsafePointer(corruptedResidual.pointer + model.layerCount * block)
         let source: UnsafePointer<Float> = buildInput(g.logitsReceiverIndex, base: finalResidual)
-            ? UnsafePointer(x) : UnsafePointer(finalResidual)
+            ? UnsafePointer(x) : finalResidual
         for row in metricRows {
             Kernels.layerNorm(rows: 1, width: d, input: source + row * d, inputStride: d,
                               weight: model.finalNormWeight.pointer, bias: model.finalNormBias.pointer,

@@ -136,23 +136,37 @@ extension NeoXModel {
     ) {
         let dh = headDim, ld = 3 * d
         let qkv = trace.qkv(l)
+        let prefixQKV = trace.prefix.map { UnsafePointer($0.source.qkv(l)) }
         for (b, n) in layout.lengths.enumerated() {
-            let base = layout.offsets[b]
+            let base = layout.offsets[b], s = layout.prefixLengths[b], width = s + n
             for h in 0..<heads {
                 let a = trace.attentionProbabilities(layer: l, sequence: b, head: h)
                 let q = qkv + base * ld + h * 3 * dh, k = q + dh, v = q + 2 * dh
                 let dq = dqkv + base * ld + h * 3 * dh, dk = dq + dh, dv = dq + 2 * dh
                 let dzh = dz + base * d + h * dh
-                // dA = dz_h · v_hᵀ ; dv_h = Aᵀ · dz_h.
-                BLAS.sgemm(.none, .transposed, m: n, n: n, k: dh, a: dzh, lda: d, b: v, ldb: ld, c: dA, ldc: n)
-                BLAS.sgemm(.transposed, .none, m: n, n: dh, k: n, a: a, lda: n, b: dzh, ldb: d, c: dv, ldc: ld)
+                var prefixK: UnsafePointer<Float>? = nil
+                if s > 0, let prefixQKV, let offsets = trace.prefix?.rowOffsets {
+                    prefixK = prefixQKV + offsets[b] * ld + h * 3 * dh + dh
+                }
+                // dA = dz_h · vᵀ (prefix columns, then own columns); dv_h = A[:, s:]ᵀ · dz_h.
+                if let prefixK {
+                    BLAS.sgemm(.none, .transposed, m: n, n: s, k: dh, a: dzh, lda: d, b: prefixK + dh, ldb: ld,
+                               c: dA, ldc: width)
+                }
+                BLAS.sgemm(.none, .transposed, m: n, n: n, k: dh, a: dzh, lda: d, b: v, ldb: ld, c: dA + s, ldc: width)
+                BLAS.sgemm(.transposed, .none, m: n, n: dh, k: n, a: a + s, lda: width, b: dzh, ldb: d, c: dv, ldc: ld)
                 // dS = A ⊙ (dA − rowsum(dA ⊙ A)), then the scale.
-                Kernels.softmaxBackward(gradient: dA, probabilities: a, rows: n, columns: n, stride: n)
-                // dq = scale · dS · k ; dk = scale · dSᵀ · q (post-rotary q and k).
+                Kernels.softmaxBackward(gradient: dA, probabilities: a, rows: n, columns: width, stride: width)
+                // dq = scale · dS · k ; dk = scale · dS[:, s:]ᵀ · q (post-rotary q and k). Prefix keys
+                // and values get no gradient: their receiver gradients would meet Δa = 0.
+                if let prefixK {
+                    BLAS.sgemm(.none, .none, m: n, n: dh, k: s, alpha: attentionScale,
+                               a: dA, lda: width, b: prefixK, ldb: ld, c: dq, ldc: ld)
+                }
                 BLAS.sgemm(.none, .none, m: n, n: dh, k: n, alpha: attentionScale,
-                           a: dA, lda: n, b: k, ldb: ld, c: dq, ldc: ld)
+                           a: dA + s, lda: width, b: k, ldb: ld, beta: prefixK == nil ? 0 : 1, c: dq, ldc: ld)
                 BLAS.sgemm(.transposed, .none, m: n, n: dh, k: n, alpha: attentionScale,
-                           a: dA, lda: n, b: q, ldb: ld, c: dk, ldc: ld)
+                           a: dA + s, lda: width, b: q, ldb: ld, c: dk, ldc: ld)
             }
         }
         // Rotary backward: rotate dq and dk by −angle.
@@ -161,9 +175,10 @@ extension NeoXModel {
         rotary.cos.withUnsafeBufferPointer { cosTable in
             rotary.sin.withUnsafeBufferPointer { sinTable in
                 for (b, n) in layout.lengths.enumerated() {
+                    let start = layout.prefixLengths[b]
                     for p in 0..<n {
                         let row = dqkv + (layout.offsets[b] + p) * ld
-                        let c = cosTable.baseAddress! + p * half, s = sinTable.baseAddress! + p * half
+                        let c = cosTable.baseAddress! + (start + p) * half, s = sinTable.baseAddress! + (start + p) * half
                         for h in 0..<heads {
                             Kernels.rotateInverse(row + h * 3 * dh, half: half, cos: c, sin: s)
                             Kernels.rotateInverse(row + h * 3 * dh + dh, half: half, cos: c, sin: s)

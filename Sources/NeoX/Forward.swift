@@ -7,9 +7,15 @@ extension NeoXModel {
     /// embeddings (token embeddings, or the IG interpolation of two embeddings), and records
     /// every activation in `trace`. The final layer norm is applied to every row; logits are
     /// computed separately (`logits(trace:rows:into:)`) only where they are needed.
-    public func forward(trace: ForwardTrace, layout: SequenceLayout) {
+    ///
+    /// - Parameter prefix: where sequences with `layout.prefixLengths[b] > 0` read the keys and
+    ///   values of their first positions (nil when there are none).
+    public func forward(trace: ForwardTrace, layout: SequenceLayout, prefix: KeyValuePrefix? = nil) {
         precondition(trace.fits(layout), "trace too small for the layout")
+        precondition(prefix != nil || layout.prefixLengths.allSatisfy { $0 == 0 }, "prefix lengths need a prefix source")
+        precondition(prefix == nil || prefix!.rowOffsets.count == layout.sequenceCount, "one prefix offset per sequence")
         trace.layout = layout
+        trace.prefix = prefix
         let R = layout.rowCount
         for l in 0..<layerCount {
             let w = layers[l]
@@ -26,7 +32,8 @@ extension NeoXModel {
             applyRotary(qkv: qkv, layout: layout)
             attend(qkv: qkv, layout: layout,
                    probabilities: trace.probabilities.pointer + l * heads * trace.attentionCapacity,
-                   z: trace.z(l))
+                   z: trace.z(l), prefixQKV: prefix.map { UnsafePointer($0.source.qkv(l)) },
+                   prefixRowOffsets: prefix?.rowOffsets ?? [])
             let attnOut = trace.attentionOutput(l)
             linear(trace.z(l), rows: R, inWidth: d, weight: w.denseWeight.pointer, bias: w.denseBias.pointer,
                    outWidth: d, output: attnOut, outputStride: d)
@@ -107,9 +114,10 @@ extension NeoXModel {
         rotary.cos.withUnsafeBufferPointer { cosTable in
             rotary.sin.withUnsafeBufferPointer { sinTable in
                 for (b, n) in layout.lengths.enumerated() {
+                    let start = layout.prefixLengths[b]
                     for p in 0..<n {
                         let row = qkv + (layout.offsets[b] + p) * 3 * d
-                        let c = cosTable.baseAddress! + p * half, s = sinTable.baseAddress! + p * half
+                        let c = cosTable.baseAddress! + (start + p) * half, s = sinTable.baseAddress! + (start + p) * half
                         for h in 0..<heads {
                             Kernels.rotate(row + h * 3 * dh, half: half, cos: c, sin: s)
                             Kernels.rotate(row + h * 3 * dh + dh, half: half, cos: c, sin: s)
@@ -128,9 +136,11 @@ extension NeoXModel {
         rotary.cos.withUnsafeBufferPointer { cosTable in
             rotary.sin.withUnsafeBufferPointer { sinTable in
                 for (b, n) in layout.lengths.enumerated() {
+                    let start = layout.prefixLengths[b]
                     for p in 0..<n {
                         Kernels.rotate(x + (layout.offsets[b] + p) * stride, half: half,
-                                       cos: cosTable.baseAddress! + p * half, sin: sinTable.baseAddress! + p * half)
+                                       cos: cosTable.baseAddress! + (start + p) * half,
+                                       sin: sinTable.baseAddress! + (start + p) * half)
                     }
                 }
             }
@@ -140,41 +150,58 @@ extension NeoXModel {
     /// Causal, key-masked attention of every head of every sequence:
     /// A = softmax(q·kᵀ·scale) and z_h = A·v_h, written to `z` (stride d, column h·dh + c).
     ///
-    /// - Parameter probabilities: one layer's probability buffer (layout's attention offsets).
+    /// - Parameters:
+    ///   - probabilities: one layer's probability buffer (layout's attention offsets).
+    ///   - prefixQKV, prefixRowOffsets: this layer's q/k/v of the cached prefixes (see `KeyValuePrefix`).
     public func attend(
         qkv: UnsafePointer<Float>, layout: SequenceLayout,
-        probabilities: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>
+        probabilities: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>,
+        prefixQKV: UnsafePointer<Float>? = nil, prefixRowOffsets: [Int] = []
     ) {
         for h in 0..<heads {
-            attend(head: h, qkv: qkv, layout: layout, probabilities: probabilities, probabilityStride: heads, z: z)
+            attend(head: h, qkv: qkv, layout: layout, probabilities: probabilities, probabilityStride: heads, z: z,
+                   prefixQKV: prefixQKV, prefixRowOffsets: prefixRowOffsets)
         }
     }
 
-    /// Attention of one head over every sequence. Sequence b's n×n block is written at
-    /// `probabilities + probabilityStride·attentionOffsets[b] + (probabilityStride > 1 ? h·n² : 0)`
+    /// Attention of one head over every sequence. Sequence b's n×(s+n) block is written at
+    /// `probabilities + probabilityStride·attentionOffsets[b] + (probabilityStride > 1 ? h·n·(s+n) : 0)`
     /// (stride = heads for a whole layer buffer, 1 for a single-head buffer).
     public func attend(
         head h: Int, qkv: UnsafePointer<Float>, layout: SequenceLayout,
-        probabilities: UnsafeMutablePointer<Float>, probabilityStride: Int, z: UnsafeMutablePointer<Float>
+        probabilities: UnsafeMutablePointer<Float>, probabilityStride: Int, z: UnsafeMutablePointer<Float>,
+        prefixQKV: UnsafePointer<Float>? = nil, prefixRowOffsets: [Int] = []
     ) {
         let dh = headDim, ld = 3 * d
         for (b, n) in layout.lengths.enumerated() {
-            let base = layout.offsets[b]
+            let base = layout.offsets[b], s = layout.prefixLengths[b], width = s + n
             let q = qkv + base * ld + h * 3 * dh
             let k = q + dh, v = q + 2 * dh
-            let a = probabilities + probabilityStride * layout.attentionOffsets[b] + (probabilityStride > 1 ? h * n * n : 0)
+            let a = probabilities + probabilityStride * layout.attentionOffsets[b]
+                + (probabilityStride > 1 ? h * n * width : 0)
+            var prefixK: UnsafePointer<Float>? = nil
+            if s > 0, let prefixQKV {
+                prefixK = prefixQKV + prefixRowOffsets[b] * ld + h * 3 * dh + dh
+                BLAS.sgemm(.none, .transposed, m: n, n: s, k: dh, alpha: attentionScale,
+                           a: q, lda: ld, b: prefixK!, ldb: ld, c: a, ldc: width)
+            }
             BLAS.sgemm(.none, .transposed, m: n, n: n, k: dh, alpha: attentionScale,
-                       a: q, lda: ld, b: k, ldb: ld, c: a, ldc: n)
+                       a: q, lda: ld, b: k, ldb: ld, c: a + s, ldc: width)
             if let mask = layout.keyVisible {
                 mask.withUnsafeBufferPointer { m in
-                    Kernels.maskedSoftmax(a, rows: n, columns: n, stride: n, causal: true,
+                    Kernels.maskedSoftmax(a, rows: n, columns: width, stride: width, causal: true,
                                           keyVisible: m.baseAddress! + base)
                 }
             } else {
-                Kernels.maskedSoftmax(a, rows: n, columns: n, stride: n, causal: true, keyVisible: nil)
+                Kernels.maskedSoftmax(a, rows: n, columns: width, stride: width, causal: true, keyVisible: nil,
+                                      causalOffset: s)
             }
-            BLAS.sgemm(.none, .none, m: n, n: dh, k: n, a: a, lda: n, b: v, ldb: ld,
-                       c: z + base * d + h * dh, ldc: d)
+            if let prefixK {
+                BLAS.sgemm(.none, .none, m: n, n: dh, k: s, a: a, lda: width, b: prefixK + dh, ldb: ld,
+                           c: z + base * d + h * dh, ldc: d)
+            }
+            BLAS.sgemm(.none, .none, m: n, n: dh, k: n, a: a + s, lda: width, b: v, ldb: ld,
+                       beta: prefixK == nil ? 0 : 1, c: z + base * d + h * dh, ldc: d)
         }
     }
 }

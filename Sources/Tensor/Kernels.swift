@@ -116,17 +116,17 @@ public enum Kernels {
 
     // MARK: Softmax
 
-    /// Row-wise softmax over the first `visible` entries with additional masking: entry j of row i
-    /// is allowed iff `j ≤ i + causalOffset` (when `causal`) and `keyVisible?[j] != false`.
+    /// Row-wise softmax with masking: entry j of row i is allowed iff `j ≤ i + causalOffset`
+    /// (when `causal`) and `keyVisible?[j] != false`.
     /// Disallowed entries become exact zeros. A row with no allowed entry becomes all zeros.
     @inlinable
     public static func maskedSoftmax(
         _ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int,
-        causal: Bool, keyVisible: UnsafePointer<Bool>?
+        causal: Bool, keyVisible: UnsafePointer<Bool>?, causalOffset: Int = 0
     ) {
         for i in 0..<rows {
             let s = scores + i * stride
-            let limit = causal ? min(i + 1, columns) : columns
+            let limit = causal ? min(i + 1 + causalOffset, columns) : columns
             var maxValue = -Float.infinity
             for j in 0..<limit where keyVisible?[j] ?? true { maxValue = max(maxValue, s[j]) }
             if maxValue == -Float.infinity {
@@ -271,7 +271,7 @@ public enum ParallelKernels {
     /// Below this many elements a kernel runs on the calling thread.
     public static let threshold = 1 << 15
     /// Threads used for element-wise kernels.
-    public nonisolated(unsafe) static var threads = 2
+    public static let threads = 2
 
     @inlinable
     static func split(_ rows: Int, work: Int, _ body: @Sendable (Range<Int>) -> Void) {

@@ -26,8 +26,11 @@ struct BenchAttribute: ParsableCommand {
     @Option(help: "Edges in the evaluated circuit.")
     var circuitEdges: Int = 200
 
+    @Option(help: "Position of the first clean/corrupted difference (default: tokens/2).")
+    var firstDifference: Int?
+
     @Option(help: "Rows per stacked forward/backward pass (memory bound).")
-    var maxRows: Int = 2048
+    var maxRows: Int = 1024
 
     @Option(help: "OpenBLAS threads.")
     var threads: Int = 2
@@ -43,10 +46,12 @@ struct BenchAttribute: ParsableCommand {
         let peak = GemmBenchmark.measure(size: 1024, budgetSeconds: 0.5)
         print("OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) threads; sgemm 1024³ peak \(String(format: "%.1f", peak.gflops)) GFLOP/s")
         let r = try AttributionBenchmark.run(shape: shape, examples: examples, tokens: tokens, steps: steps,
-                                             circuitEdges: circuitEdges, maxRowsPerPass: maxRows)
-        print("shape \(r.shape.rawValue): \(r.examples) examples × \(r.tokens) tokens, EAP-IG-inputs \(r.steps) steps")
-        print(String(format: "attribution: %.2f s/unit, %.1f GFLOP, %.1f GFLOP/s (%.0f%% of sgemm peak)",
-                     r.attributionSeconds, r.attributionFlops / 1e9, r.attributionGflops, 100 * r.attributionGflops / peak.gflops))
+                                             circuitEdges: circuitEdges, firstDifference: firstDifference,
+                                             maxRowsPerPass: maxRows)
+        print("shape \(r.shape.rawValue): \(r.examples) examples × \(r.tokens) tokens, EAP-IG-inputs \(r.steps) steps, first difference at position \(r.firstDifference)")
+        print(String(format: "attribution: %.2f s/unit wall, %.2f s CPU; nominal %.1f GFLOP (no prefix sharing) → %.1f effective GFLOP/s (%.0f%% of sgemm peak)",
+                     r.attributionSeconds, r.attributionCPUSeconds, r.attributionFlops / 1e9, r.attributionGflops,
+                     100 * r.attributionGflops / peak.gflops))
         print(String(format: "patched evaluation of %d edges: %.4f s (evaluator setup %.3f s)",
                      r.circuitEdges, r.circuitEvaluationSeconds, r.evaluatorSetupSeconds))
         print(String(format: "forward %d×%d: %.4f s, %.1f GFLOP/s", r.forward.batch, r.forward.length,

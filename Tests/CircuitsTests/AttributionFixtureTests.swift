@@ -73,11 +73,11 @@ struct AttributionFixtureTests {
         let examples = try EAPFixture.examples(name, metric: .logitDiff)
         let expected = try EAPFixture.scores(name, key: "eap_ig_inputs_5_bs1_f64")
         let maxS = expected.map(abs).max() ?? 1
-        for batchSize in [3, 8] {
-            let got = try EdgeAttribution(model: model).scores(
-                examples: examples, options: AttributionOptions(method: .eapIGInputs(steps: 5), batchSize: batchSize)).edgeVector
+        for (batchSize, share) in [(3, true), (8, true), (8, false)] {
+            let options = AttributionOptions(method: .eapIGInputs(steps: 5), batchSize: batchSize, sharePrefix: share)
+            let got = try EdgeAttribution(model: model).scores(examples: examples, options: options).edgeVector
             let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst <= 1e-5 * maxS, "batch \(batchSize): \(worst)")
+            #expect(worst <= 1e-5 * maxS, "batch \(batchSize), shared prefix \(share): \(worst)")
         }
     }
 
