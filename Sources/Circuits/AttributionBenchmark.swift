@@ -22,6 +22,8 @@ public enum AttributionBenchmark {
         public let evaluatorSetupSeconds: Double
         /// Median time of one patched evaluation of the circuit.
         public let circuitEvaluationSeconds: Double
+        /// Mean process CPU seconds of one patched evaluation.
+        public let circuitEvaluationCPUSeconds: Double
         public let forward: NeoXModel.ForwardTiming
     }
 
@@ -69,18 +71,21 @@ public enum AttributionBenchmark {
         let evaluator = try PatchedEvaluator(model: model, examples: task)
         let setup = seconds(since: setupStart)
         var times: [Double] = []
+        let evaluationCPUStart = cpuSeconds()
         for _ in 0..<5 {
             let t0 = DispatchTime.now().uptimeNanoseconds
             _ = try evaluator.metrics(edgeMask: mask)
             times.append(seconds(since: t0))
         }
+        let evaluationCPU = (cpuSeconds() - evaluationCPUStart) / 5
         times.sort()
         let forward = model.timeForward(batch: examples, length: tokens, budgetSeconds: 1)
         return Report(shape: shape, examples: examples, tokens: tokens, steps: steps,
                       firstDifference: first, attributionSeconds: attributionSeconds,
                       attributionCPUSeconds: attributionCPU, attributionFlops: flops,
                       circuitEdges: min(circuitEdges, vector.count), evaluatorSetupSeconds: setup,
-                      circuitEvaluationSeconds: times[times.count / 2], forward: forward)
+                      circuitEvaluationSeconds: times[times.count / 2], circuitEvaluationCPUSeconds: evaluationCPU,
+                      forward: forward)
     }
 
     /// CPU time of the whole process (all threads).

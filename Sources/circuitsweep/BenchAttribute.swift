@@ -52,8 +52,8 @@ struct BenchAttribute: ParsableCommand {
         print(String(format: "attribution: %.2f s/unit wall, %.2f s CPU; nominal %.1f GFLOP (no prefix sharing) → %.1f effective GFLOP/s (%.0f%% of sgemm peak)",
                      r.attributionSeconds, r.attributionCPUSeconds, r.attributionFlops / 1e9, r.attributionGflops,
                      100 * r.attributionGflops / peak.gflops))
-        print(String(format: "patched evaluation of %d edges: %.4f s (evaluator setup %.3f s)",
-                     r.circuitEdges, r.circuitEvaluationSeconds, r.evaluatorSetupSeconds))
+        print(String(format: "patched evaluation of %d edges: %.4f s wall, %.4f s CPU (evaluator setup %.3f s)",
+                     r.circuitEdges, r.circuitEvaluationSeconds, r.circuitEvaluationCPUSeconds, r.evaluatorSetupSeconds))
         print(String(format: "forward %d×%d: %.4f s, %.1f GFLOP/s", r.forward.batch, r.forward.length,
                      r.forward.medianSeconds, r.forward.gflops))
         print("peak RSS: \(PeakMemory.residentMegabytes) MB")

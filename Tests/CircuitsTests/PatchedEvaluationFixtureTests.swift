@@ -57,6 +57,19 @@ struct PatchedEvaluationFixtureTests {
         Self.expectClose(evaluator.emptyCircuitMetrics, try Self.floats(reference["empty_circuit_per_example"]), "probdiff empty")
     }
 
+    @Test("chunked evaluation equals one chunk", arguments: ["neox-tiny", "neox-small-seq"])
+    func chunking(model name: String) throws {
+        let model = try NumericFixtures.model(name)
+        let examples = try EAPFixture.examples(name, metric: .logitDiff)
+        let whole = try PatchedEvaluator(model: model, examples: examples, maxRowsPerChunk: 1000)
+        let chunked = try PatchedEvaluator(model: model, examples: examples, maxRowsPerChunk: 12)
+        let masks = try NumericFixtures.safetensors("eap/\(name)/circuits.safetensors")
+        let mask = NumericFixtures.floats(try #require(masks["greedy_20_edges"])).map { $0 != 0 }
+        Self.expectClose(try chunked.metrics(edgeMask: mask), try whole.metrics(edgeMask: mask), "\(name) chunked")
+        Self.expectClose(chunked.fullModelMetrics, whole.fullModelMetrics, "\(name) chunked full")
+        Self.expectClose(chunked.emptyCircuitMetrics, whole.emptyCircuitMetrics, "\(name) chunked empty")
+    }
+
     @Test("a wrong-sized mask is rejected")
     func maskSize() throws {
         let model = try NumericFixtures.model("neox-tiny")
