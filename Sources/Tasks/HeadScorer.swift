@@ -93,13 +93,9 @@ public struct HeadScorer: Sendable {
                 guard let cached = residuals[tokens] else { throw HeadScoreError.badInput("no residual for a copy-score prompt") }
                 return cached
             }
-            if wanted.contains(.copy) {
-                result[.copy] = try CopyScores.scores(config: config, weights: weights, sequences: sequences, sites: sites, residuals: residual)
-            }
-            if wanted.contains(.negativeCopy) {
-                result[.negativeCopy] = try CopyScores.scores(config: config, weights: weights, sequences: sequences, sites: sites,
-                                                              negative: true, residuals: residual)
-            }
+            let both = try CopyScores.bothSigns(config: config, weights: weights, sequences: sequences, sites: sites, residuals: residual)
+            if wanted.contains(.copy) { result[.copy] = both.copy }
+            if wanted.contains(.negativeCopy) { result[.negativeCopy] = both.negative }
         }
         return result
     }
