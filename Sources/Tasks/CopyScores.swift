@@ -51,7 +51,21 @@ public enum CopyScores {
         config: NeoXConfig, weights: NeoXWeights, sequences: [[Int]], sites: [Site],
         negative: Bool = false, topK: Int = 5, residuals: ResidualSource
     ) throws -> HeadScoreGrid {
-        let d = config.hiddenSize, vocab = config.vocabSize
+        let both = try bothSigns(config: config, weights: weights, sequences: sequences, sites: sites, topK: topK, residuals: residuals)
+        return negative ? both.negative : both.copy
+    }
+
+    /// Copy and negative copy scores together; they share every head's logits.
+    ///
+    /// Per head the logits are computed through the head's low-rank factorisation:
+    /// (x ⊙ g_ln1)·W_Vᵀ ([N, dh]) times M_h = (W̄_O ⊙ g_final)ᵀ·W_Uᵀ ([dh, V]), where W̄_O is W_O
+    /// centred over d_model — the same numbers as centring each output row, in fewer operations.
+    /// - Throws: `HeadScoreError` for bad sites, or what `residuals` throws.
+    public static func bothSigns(
+        config: NeoXConfig, weights: NeoXWeights, sequences: [[Int]], sites: [Site],
+        topK: Int = 5, residuals: ResidualSource
+    ) throws -> (copy: HeadScoreGrid, negative: HeadScoreGrid) {
+        let d = config.hiddenSize, dh = config.headDim, vocab = config.vocabSize
         guard !sites.isEmpty else { throw HeadScoreError.badInput("no copy-score sites") }
         // Residual rows at the sites, and the token each should copy.
         var rows = Tensor(zeros: [sites.count, d])
@@ -76,7 +90,9 @@ public enum CopyScores {
         let ov = OVCircuit(config: config, weights: weights)
         // b_final·W_Uᵀ: the folded unembedding bias, one value per token.
         let bias = BLAS.matmul(try weights.finalLayerNormBias.reshaped([1, d]), .none, weights.embedOut, .transposed)
-        var grid = HeadScoreGrid(layers: config.numLayers, heads: config.numHeads)
+        let finalGain = weights.finalLayerNormWeight.storage
+        var copy = HeadScoreGrid(layers: config.numLayers, heads: config.numHeads)
+        var negative = copy
         for l in 0..<config.numLayers {
             var scaled = rows
             let gain = weights.layers[l].inputLayerNormWeight.storage
@@ -84,35 +100,46 @@ public enum CopyScores {
                 for c in 0..<d { scaled.storage[r * d + c] *= gain[c] }
             }
             for h in 0..<config.numHeads {
-                var out = ov.apply(layer: l, head: h, to: scaled)
-                let sign: Float = negative ? -1 : 1
-                for r in 0..<sites.count {
+                let values = BLAS.matmul(scaled, .none, ov.valueWeight(layer: l, head: h), .transposed)   // [N, dh]
+                // W̄_O ⊙ g_final, transposed to [dh, d].
+                let output = ov.outputWeight(layer: l, head: h)   // [d, dh]
+                var projected = Tensor(zeros: [dh, d])
+                for c in 0..<dh {
                     var mean: Float = 0
-                    for c in 0..<d { mean += out.storage[r * d + c] }
+                    for o in 0..<d { mean += output.storage[o * dh + c] }
                     mean /= Float(d)
-                    for c in 0..<d {
-                        out.storage[r * d + c] = sign * (out.storage[r * d + c] - mean) * weights.finalLayerNormWeight.storage[c]
-                    }
+                    for o in 0..<d { projected.storage[c * d + o] = (output.storage[o * dh + c] - mean) * finalGain[o] }
                 }
-                let logits = BLAS.matmul(out, .none, weights.embedOut, .transposed)
-                var hits = 0
+                let unembed = BLAS.matmul(projected, .none, weights.embedOut, .transposed)   // [dh, V]
+                let logits = BLAS.matmul(values, .none, unembed, .none)                      // [N, V]
+                var hits = 0, negativeHits = 0
                 for r in 0..<sites.count {
                     let base = r * vocab
-                    let target = logits.storage[base + targets[r]] + bias.storage[targets[r]]
-                    // Rank of the target; ties go to the lower id, like a stable top-k.
-                    var above = 0
-                    for v in 0..<vocab {
-                        let logit = logits.storage[base + v] + bias.storage[v]
-                        if logit > target || (logit == target && v < targets[r]) {
-                            above += 1
-                            if above >= topK { break }
-                        }
-                    }
-                    if above < topK { hits += 1 }
+                    if rank(of: targets[r], logits: logits.storage, base: base, vocab: vocab, sign: 1, bias: bias.storage, limit: topK) < topK { hits += 1 }
+                    if rank(of: targets[r], logits: logits.storage, base: base, vocab: vocab, sign: -1, bias: bias.storage, limit: topK) < topK { negativeHits += 1 }
                 }
-                grid[l, h] = 100 * Double(hits) / Double(sites.count)
+                copy[l, h] = 100 * Double(hits) / Double(sites.count)
+                negative[l, h] = 100 * Double(negativeHits) / Double(sites.count)
             }
         }
-        return grid
+        return (copy, negative)
+    }
+
+    /// Rank of `target` among sign·logits + bias, counting up to `limit`; ties go to the lower
+    /// id, like a stable top-k.
+    private static func rank(
+        of target: Int, logits: ContiguousArray<Float>, base: Int, vocab: Int, sign: Float,
+        bias: ContiguousArray<Float>, limit: Int
+    ) -> Int {
+        let value = sign * logits[base + target] + bias[target]
+        var above = 0
+        for v in 0..<vocab {
+            let logit = sign * logits[base + v] + bias[v]
+            if logit > value || (logit == value && v < target) {
+                above += 1
+                if above >= limit { break }
+            }
+        }
+        return above
     }
 }

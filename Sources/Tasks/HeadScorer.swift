@@ -27,11 +27,21 @@ public struct HeadScorer: Sendable {
     public let model: NeoXModel
     public let options: Options
 
+    /// Prepares a forward model from the weights (a second copy of them).
     /// - Throws: `NeoXModelError` if the weights do not fit the config.
     public init(config: NeoXConfig, weights: NeoXWeights, options: Options = Options()) throws {
         self.config = config
         self.weights = weights
         self.model = try NeoXModel(config: config, weights: weights)
+        self.options = options
+    }
+
+    /// Reuses an already prepared forward model of the same weights (no second copy); `model`
+    /// MUST have been built from `weights`.
+    public init(model: NeoXModel, weights: NeoXWeights, options: Options = Options()) {
+        self.config = model.config
+        self.weights = weights
+        self.model = model
         self.options = options
     }
 
@@ -83,13 +93,9 @@ public struct HeadScorer: Sendable {
                 guard let cached = residuals[tokens] else { throw HeadScoreError.badInput("no residual for a copy-score prompt") }
                 return cached
             }
-            if wanted.contains(.copy) {
-                result[.copy] = try CopyScores.scores(config: config, weights: weights, sequences: sequences, sites: sites, residuals: residual)
-            }
-            if wanted.contains(.negativeCopy) {
-                result[.negativeCopy] = try CopyScores.scores(config: config, weights: weights, sequences: sequences, sites: sites,
-                                                              negative: true, residuals: residual)
-            }
+            let both = try CopyScores.bothSigns(config: config, weights: weights, sequences: sequences, sites: sites, residuals: residual)
+            if wanted.contains(.copy) { result[.copy] = both.copy }
+            if wanted.contains(.negativeCopy) { result[.negativeCopy] = both.negative }
         }
         return result
     }

@@ -118,3 +118,20 @@ import Tensor
         #expect(a.joined().allSatisfy { (100..<20_000).contains($0) })
     }
 }
+
+@Suite struct HeadScoreNamingTests {
+    /// The names are the `/heads/<score>` names of schemas/unit-result.md.
+    @Test func namesMatchUnitResultSchema() {
+        #expect(HeadScoreKind.allCases.map(\.rawValue) ==
+                ["induction", "previous_token", "duplicate_token", "successor", "copy", "negative_copy"])
+        #expect(HeadScoreKind.successor.needsForward == false)
+    }
+
+    @Test func gridRowsAndArgmax() {
+        var grid = HeadScoreGrid(layers: 2, heads: 3)
+        grid[1, 2] = 5
+        grid[0, 1] = 2
+        #expect(grid.rows == [[0, 2, 0], [0, 0, 5]])
+        #expect(grid.argmax == (1, 2))
+    }
+}

@@ -95,5 +95,8 @@ import Tensor
         #expect(scores[.induction]?.values.allSatisfy { $0 < 0.1 } == true)
         #expect(scores[.successor]?.values.allSatisfy { $0 < 0.2 } == true)
         #expect(scores[.copy]?.values.allSatisfy { $0 < 20 } == true)
+        // Reusing a prepared model gives the same scores.
+        let reused = HeadScorer(model: scorer.model, weights: weights, options: options)
+        #expect(try reused.scores([.induction, .successor], tokenizer: tokenizer)[.induction] == scores[.induction])
     }
 }

@@ -126,6 +126,11 @@ enum TokenizerFixture {
         let rate = bytes / seconds / 1e6
         print("tokenizer.encode throughput: \(String(format: "%.2f", rate)) MB/s (\(Int(bytes)) bytes, \(ids.count) tokens, \(String(format: "%.3f", seconds)) s)")
         #expect(!ids.isEmpty)
-        #expect(rate >= 0.05, "encode throughput \(rate) MB/s is below the floor")
+        #if DEBUG
+        let floor = 0.03
+        #else
+        let floor = 0.3
+        #endif
+        #expect(rate >= floor, "encode throughput \(rate) MB/s is below the floor \(floor) MB/s")
     }
 }
