@@ -84,7 +84,7 @@ public final class CircuitUnitAnalysis: UnitAnalysis {
             let headStart = clock.now
             let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
             let tokenizer = FileManager.default.fileExists(atPath: tokenizerURL.path) ? try BPETokenizer(contentsOf: tokenizerURL) : nil
-            let scorer = try HeadScorer(config: current.checkpoint.config, weights: current.checkpoint.weights)
+            let scorer = HeadScorer(model: current.model, weights: current.checkpoint.weights)
             for (kind, grid) in try scorer.scores(kinds, tokenizer: tokenizer) {
                 result.headScores[kind.rawValue] = HeadScores(layers: grid.layers, heads: grid.heads, values: grid.values.map(Float.init))
             }

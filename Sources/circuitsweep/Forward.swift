@@ -8,14 +8,7 @@ struct Forward: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a GPT-NeoX checkpoint on a token batch and write its logits [B, P, V] as float32 safetensors.")
 
-    @Option(help: "A model folder (config.json + weights), a Hugging Face cache folder models--ORG--NAME, or a repo id ORG/NAME in the cache.")
-    var model: String
-
-    @Option(help: "Revision in a Hugging Face cache: a branch (main, step143000), a tag or a commit hash. Default: main.")
-    var revision: String?
-
-    @Option(help: "Hugging Face cache root for repo ids (default: HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub).")
-    var cacheDir: String?
+    @OptionGroup var location: ModelOptions
 
     @Option(help: "JSON file {\"input_ids\": [[…]], \"attention_mask\": [[…]]} (right padding; the mask is optional).")
     var tokens: String
@@ -35,8 +28,7 @@ struct Forward: ParsableCommand {
 
     func run() throws {
         BLAS.setThreadCount(threads)
-        let directory = try ModelLocator.resolve(
-            model: model, revision: revision, cacheRoot: cacheDir.map { URL(fileURLWithPath: $0) })
+        let directory = try location.resolveDirectory()
         let batch = try TokenBatch(contentsOf: URL(fileURLWithPath: tokens))
         let summary = try LogitsExport.run(modelDirectory: directory, batch: batch, output: URL(fileURLWithPath: out))
         print("model: \(summary.modelDirectory.path)")

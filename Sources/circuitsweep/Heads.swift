@@ -15,11 +15,7 @@ struct Heads: ParsableCommand {
         discussion: "Score definitions: schemas/head-scores.md."
     )
 
-    @Option(help: "Model folder (config.json + weights), or an HF cache repo folder when --revision is given.")
-    var model: String
-
-    @Option(help: "Revision inside an HF cache repo folder: a ref under refs/ (e.g. step1000, main) or a snapshot folder name.")
-    var revision: String?
+    @OptionGroup var location: ModelOptions
 
     @Option(help: "Path to tokenizer.json (needed for successor and copy scores; default: tokenizer.json in the model folder).")
     var tokenizer: String?
@@ -47,7 +43,7 @@ struct Heads: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try ModelFolder.resolve(URL(fileURLWithPath: model), revision: revision)
+        let directory = try location.resolveDirectory()
         let checkpoint = try NeoXCheckpoint.load(from: directory)
         let tokenizerURL = tokenizer.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("tokenizer.json")
         let bpe = FileManager.default.fileExists(atPath: tokenizerURL.path) ? try BPETokenizer(contentsOf: tokenizerURL) : nil
@@ -57,7 +53,7 @@ struct Heads: ParsableCommand {
         let started = Date()
         let grids = try scorer.scores(kinds, tokenizer: bpe)
         let seconds = Date().timeIntervalSince(started)
-        let revisionName = revision ?? "local"
+        let revisionName = location.revision ?? "local"
         let identityText = ["heads", checkpoint.contentHash, revisionName, kinds.map(\.rawValue).sorted().joined(separator: ","),
                             "seed=\(seed)", bpe?.sha256 ?? "no-tokenizer"].joined(separator: "|")
         let unitID = Digest.sha256Hex(Data(identityText.utf8))
@@ -107,24 +103,5 @@ struct HeadsReport: Encodable {
         case checkpointSHA256 = "checkpoint_sha256"
         case unitID = "unit_id"
         case tokenizerSHA256 = "tokenizer_sha256"
-    }
-}
-
-/// Finds the folder holding config.json and weights.
-enum ModelFolder {
-    /// `directory` itself without a revision; with one, the HF cache layout
-    /// `directory/refs/<revision>` → `directory/snapshots/<commit>`, or `directory/snapshots/<revision>`.
-    static func resolve(_ directory: URL, revision: String?) throws -> URL {
-        guard let revision else { return directory }
-        let snapshots = directory.appendingPathComponent("snapshots")
-        let ref = directory.appendingPathComponent("refs").appendingPathComponent(revision)
-        if let commit = try? String(contentsOf: ref, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !commit.isEmpty {
-            return snapshots.appendingPathComponent(commit)
-        }
-        let direct = snapshots.appendingPathComponent(revision)
-        guard FileManager.default.fileExists(atPath: direct.path) else {
-            throw ValidationError("revision \(revision) not found under \(directory.path): no refs/\(revision) and no snapshots/\(revision); download it first")
-        }
-        return direct
     }
 }
