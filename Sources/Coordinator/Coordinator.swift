@@ -44,6 +44,7 @@ public final class Coordinator {
     var sharedResults: Set<WorkerID> = []
     var knownWorkers: Set<WorkerID> = []
     var pendingCommits: [LeaseID: PendingCommit] = [:]
+    var filesWritten = false
 
     // Per tick.
     var changes: [JournalChange] = []
@@ -123,6 +124,9 @@ public final class Coordinator {
 
     /// Units still to do.
     public var remainingUnits: Int { scheduler.remainingUnits }
+
+    /// Asks `run()` to return after its current tick (thread-safe).
+    public func stop() { stopToken.stop() }
 
     /// Binds and runs until the sweep is finished (with `exitWhenDone`) or the token stops it.
     /// Blocking: call it on a dedicated thread (or the main thread of the CLI).

@@ -25,6 +25,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: "Skip re-hashing done results at start (only check that the files exist).")
     var skipVerify = false
 
+    @Option(help: "How results are made durable before they count as done: fsync-each, sync-per-tick, verify-on-restart.")
+    var durability: ResultDurability = .syncPerTick
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error).")
     var logLevel = "info"
 
@@ -46,7 +49,8 @@ struct CoordinatorCommand: ParsableCommand {
         installStopSignals()
         let (spec, results) = try SweepFile.load(sweep)
         let config = CoordinatorConfiguration(spec: spec, resultsDirectory: results, bind: bind,
-                                              exitWhenDone: !keepRunning, verifyResultsOnStart: !skipVerify)
+                                              exitWhenDone: !keepRunning, verifyResultsOnStart: !skipVerify,
+                                              durability: durability)
         let coordinator = try Coordinator(configuration: config, logger: logger, stopToken: signalStopToken)
         let summary = try coordinator.run(context: try ZMQContext())
         print("units: \(summary.units)  done: \(summary.done)  quarantined: \(summary.quarantined)  "
@@ -55,3 +59,5 @@ struct CoordinatorCommand: ParsableCommand {
         if !summary.finished { throw ExitCode(3) }
     }
 }
+
+extension ResultDurability: ExpressibleByArgument {}
