@@ -37,8 +37,7 @@ struct BenchSweep: ParsableCommand {
     }
 
     func run() throws {
-        var logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        logger.logLevel = .critical
+        let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cs-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let context = try ZMQContext()
