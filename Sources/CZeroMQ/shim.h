@@ -18,12 +18,9 @@ static inline int czmq_EHOSTUNREACH(void) { return EHOSTUNREACH; }
 static inline int czmq_ETERM(void) { return ETERM; }
 static inline int czmq_EADDRINUSE(void) { return EADDRINUSE; }
 
-/// `zmq_pollitem_t.events` bits (macros in zmq.h, imported as Int32 in Swift already,
-/// wrapped here so the type is exactly `short`).
-static inline short czmq_POLLIN(void) { return ZMQ_POLLIN; }
-static inline short czmq_POLLOUT(void) { return ZMQ_POLLOUT; }
-
-/// Size of a Z85 text for a 32-byte CURVE key, excluding the terminating NUL.
-static inline int czmq_curve_key_z85_length(void) { return 40; }
+/// `ZMQ_ZAP_ENFORCE_DOMAIN` (93) is declared only under ZMQ_BUILD_DRAFT_API in zmq.h 4.3,
+/// but libzmq 4.3 accepts it at runtime: with it set, a CURVE server refuses clients when no
+/// ZAP handler is bound instead of admitting everyone.
+static inline int czmq_ZAP_ENFORCE_DOMAIN(void) { return 93; }
 
 #endif

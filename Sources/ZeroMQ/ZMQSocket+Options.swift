@@ -41,8 +41,9 @@ public struct TCPKeepalive: Sendable, Equatable {
 /// The CURVE role of a socket. Keys MUST be set before `bind`/`connect`.
 public enum CurveRole: Sendable {
     /// Server (`ZMQ_CURVE_SERVER`) with its secret key. Clients must know the public key.
-    /// Without a ``ZAPHandler`` in the same context, libzmq admits *every* client that knows
-    /// the server key, so servers MUST start the handler before binding.
+    /// Also sets `ZMQ_ZAP_ENFORCE_DOMAIN` and, if none is set, the ZAP domain
+    /// ``ZAPHandler/defaultDomain``, so that the context's ``ZAPHandler`` decides every
+    /// handshake and no client is admitted while no handler is bound.
     case server(secretKey: CurveSecretKey)
     /// Client: the server's public key and this client's key pair.
     case client(serverKey: CurvePublicKey, keyPair: CurveKeyPair)
@@ -209,6 +210,17 @@ extension ZMQSocket {
         switch role {
         case .server(let secretKey):
             try setOption(ZMQ_CURVE_SERVER, "ZMQ_CURVE_SERVER", int: 1)
+            // Defence in depth: with ZMQ_ZAP_ENFORCE_DOMAIN and a non-empty ZAP domain,
+            // libzmq 4.3 refuses every client while no ZAP handler is bound, instead of
+            // admitting anyone who knows the server key. (libzmq only consults ZAP for an
+            // enforced socket whose domain is set, so a default domain is filled in.)
+            // Builds that reject the option (EINVAL) keep the legacy behaviour.
+            do {
+                try setOption(czmq_ZAP_ENFORCE_DOMAIN(), "ZMQ_ZAP_ENFORCE_DOMAIN", int: 1)
+            } catch where error.code == czmq_EINVAL() {}
+            if try option(ZMQ_ZAP_DOMAIN, "ZMQ_ZAP_DOMAIN", capacity: 256).allSatisfy({ $0 == 0 }) {
+                try setZAPDomain(ZAPHandler.defaultDomain)
+            }
             try setOption(ZMQ_CURVE_SECRETKEY, "ZMQ_CURVE_SECRETKEY", bytes: secretKey.bytes)
         case .client(let serverKey, let keyPair):
             try setOption(ZMQ_CURVE_SERVERKEY, "ZMQ_CURVE_SERVERKEY", bytes: serverKey.bytes)

@@ -147,11 +147,24 @@ public final class ZMQSocket {
         try Funnel.call("zmq_disconnect", endpoint: endpoint) { zmq_disconnect(socket, endpoint) }
     }
 
+    /// Drops the connection to `endpoint` and connects again (`zmq_disconnect` +
+    /// `zmq_connect`). Use it to retry after a refused CURVE handshake: libzmq 4.3 does not
+    /// reconnect by itself after the ZAP handler refuses a client. Messages still queued for
+    /// the old connection are discarded.
+    @available(*, noasync, message: "libzmq calls block; use a dedicated thread")
+    public func reconnect(_ endpoint: String) throws(ZMQError) {
+        let socket = try openHandle("zmq_disconnect", endpoint: endpoint)
+        // ENOENT: the failed connection may already be gone; connecting again is what matters.
+        _ = try? Funnel.call("zmq_disconnect", endpoint: endpoint) { zmq_disconnect(socket, endpoint) }
+        try Funnel.call("zmq_connect", endpoint: endpoint) { zmq_connect(socket, endpoint) }
+    }
+
     // MARK: Sending
 
     /// Sends `frames` as one multipart message (all frames arrive, or none).
     ///
-    /// On a ROUTER, `frames[0]` is the destination routing id. Empty frames are allowed;
+    /// On a ROUTER, `frames[0]` is the destination routing id; a message for an unknown id is
+    /// silently dropped unless ``SocketOptions/routerMandatory`` is set. Empty frames are allowed;
     /// an empty array is not (`EINVAL`). Each frame is copied once into a libzmq message.
     /// - Parameter timeout: `nil` waits until the message is queued, `.zero` never waits.
     /// - Returns: `true` when queued, `false` when the high-water mark kept it out until
@@ -269,3 +282,7 @@ public final class ZMQSocket {
         return text.isEmpty ? nil : text
     }
 }
+
+/// Sockets are owned by one thread at a time; libzmq sockets are not thread-safe.
+@available(*, unavailable, message: "a ZMQSocket belongs to the thread that created it")
+extension ZMQSocket: Sendable {}

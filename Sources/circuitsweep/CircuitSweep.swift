@@ -14,6 +14,7 @@ struct CircuitSweep: AsyncParsableCommand {
             Status.self,
             Retry.self,
             Bench.self,
+            Keys.self,
         ]
     )
 }
