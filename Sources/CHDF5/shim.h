@@ -27,6 +27,12 @@ static inline unsigned ch5_f_acc_rdwr(void)   { return H5F_ACC_RDWR; }
 static inline unsigned ch5_f_acc_trunc(void)  { return H5F_ACC_TRUNC; }
 static inline unsigned ch5_f_acc_excl(void)   { return H5F_ACC_EXCL; }
 
+/// The default error stack id (`H5E_DEFAULT` is a cast macro Swift cannot import).
+static inline hid_t ch5_e_default(void) { return H5E_DEFAULT; }
+static inline hid_t ch5_p_group_create(void) { return H5P_GROUP_CREATE; }
+static inline hid_t ch5_p_dataset_xfer(void) { return H5P_DATASET_XFER; }
+static inline hid_t ch5_ieee_f32be(void) { return H5T_IEEE_F32BE; }
+
 /// Turns off HDF5's automatic error-stack printing for the default stack.
 static inline herr_t ch5_silence_errors(void) { return H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 #endif

@@ -15,6 +15,7 @@ struct CircuitSweep: AsyncParsableCommand {
             Retry.self,
             Bench.self,
             Keys.self,
+            Verify.self,
         ]
     )
 }

@@ -1,2 +1,0 @@
-/// Module Results: see ../shared/DESIGN.md for what it owns.
-enum ResultsModule {}
