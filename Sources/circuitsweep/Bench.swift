@@ -4,10 +4,6 @@ import ArgumentParser
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print measured figures.",
-<<<<<<< HEAD
-        subcommands: [BenchBLAS.self, BenchSweep.self]
-=======
-        subcommands: [BenchBLAS.self, BenchResults.self]
->>>>>>> hdf5results
+        subcommands: [BenchBLAS.self, BenchSweep.self, BenchResults.self]
     )
 }
