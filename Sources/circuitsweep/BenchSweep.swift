@@ -74,7 +74,7 @@ struct BenchSweep: ParsableCommand {
                                          software: CircuitSweepVersion.string)
             Thread {
                 defer { done.leave() }
-                _ = try? Worker(configuration: wc, logger: logger).run(context: context)
+                _ = try? Worker(configuration: wc, analyses: [BenchNoop()], logger: logger).run(context: context)
             }.start()
         }
         while outcome.withLock({ $0 == nil }) { usleep(2000) }
@@ -158,6 +158,19 @@ struct BenchSweep: ParsableCommand {
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
               let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kb / 1024
+    }
+}
+
+/// The bench's noop: a 256-byte result written without HDF5 or fsync, so the figure measures
+/// the coordinator and protocol, not the worker's disk. (`BuiltinAnalysis` writes real,
+/// fsync'd HDF5 unit results and is what `circuitsweep worker` runs.)
+final class BenchNoop: UnitAnalysis {
+    func handles(_ method: Sweep.AttributionMethod) -> Bool { method == .noop }
+    func needsCheckpoint(_ method: Sweep.AttributionMethod) -> Bool { false }
+    func run(_ work: UnitWork) throws {
+        var bytes = [UInt8](repeating: 0, count: 256)
+        bytes.replaceSubrange(0..<32, with: Array(work.assignment.unit.hex.utf8))
+        try Data(bytes).write(to: work.output)
     }
 }
 
