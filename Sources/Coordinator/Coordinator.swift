@@ -92,8 +92,15 @@ public final class Coordinator {
             verify ? store.verify(path, sha256: sha)
                 : (FileManager.default.fileExists(atPath: store.url(for: path).path) ? .matches : .missing)
         }
-        try journal.record(plan: plan, at: wall)
-        let attempts = Dictionary(rows.map { ($0.id, $0.attempts) }, uniquingKeysWith: { a, _ in a })
+        var attempts: [UnitID: Int] = [:]
+        attempts.reserveCapacity(rows.count)
+        for r in rows { attempts[r.id] = r.attempts }
+        try journal.record(plan: plan.filter { unit in
+            switch unit.reason {
+            case .resultMissing, .resultCorrupt: true
+            default: attempts[unit.id] == nil
+            }
+        }, at: wall)
         var units: [SchedulerUnit] = []
         units.reserveCapacity(plan.count)
         for p in plan {
@@ -110,7 +117,20 @@ public final class Coordinator {
         for m in configuration.spec.models { models[m.name] = m }
         scheduler = Scheduler(units: units, configuration: SchedulerConfiguration(configuration.spec),
                               firstLease: try journal.nextLeaseID())
-        let reasons = Dictionary(grouping: plan, by: { "\($0.reason)".prefix { $0 != ":" && $0 != "(" } }).mapValues(\.count)
+        var reasons: [String: Int] = [:]
+        for p in plan {
+            let label: String
+            switch p.reason {
+            case .new: label = "new"
+            case .parametersChanged: label = "parameters-changed"
+            case .failedBefore: label = "failed-before"
+            case .resultMissing: label = "result-missing"
+            case .resultCorrupt: label = "result-corrupt"
+            case .done: label = "done"
+            case .quarantined: label = "quarantined"
+            }
+            reasons[label, default: 0] += 1
+        }
         logger.info("coordinator planned", metadata: [
             "units.total": "\(plan.count)", "units.remaining": "\(scheduler.remainingUnits)",
             "plan.reasons": "\(reasons.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",

@@ -26,6 +26,9 @@ struct BenchSweep: ParsableCommand {
     @Option(help: "Result durability for the throughput run.")
     var durability: ResultDurability = .syncPerTick
 
+    @Option(help: "Folder for the results and journals (default: the system temp folder); removed afterwards.")
+    var dir: String?
+
     @Option(help: "Units in the restart / memory measurement (0 skips it).")
     var restartUnits = 100_000
 
@@ -38,7 +41,7 @@ struct BenchSweep: ParsableCommand {
 
     func run() throws {
         let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cs-bench-\(UUID().uuidString)")
+        let dir = URL(fileURLWithPath: self.dir ?? NSTemporaryDirectory()).appendingPathComponent("cs-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let context = try ZMQContext()
 
@@ -82,7 +85,7 @@ struct BenchSweep: ParsableCommand {
         let summary = try outcome.withLock { $0! }.get()
         _ = done.wait(timeout: .now() + 10)
         let seconds = (finished - planned).inSeconds
-        print("sweep throughput: \(summary.stats.committed) noop units, \(workers) workers × capacity \(capacity), durability \(durability.rawValue)")
+        print("sweep throughput: \(summary.stats.committed) noop units, \(workers) workers × capacity \(capacity), durability \(durability.rawValue), results in \(dir.deletingLastPathComponent().path)")
         print(String(format: "  planning + journal of %d units: %.2f s", units, (planned - started).inSeconds))
         print(String(format: "  %.0f units/s (%.2f s; every lease, result and state change journaled with group commit)",
                      Double(summary.stats.committed) / seconds, seconds))
