@@ -106,7 +106,7 @@ struct BenchSweep: ParsableCommand {
         print("restart: \(restartUnits) units")
         print(String(format: "  fresh plan + journal insert: %.2f s", (ContinuousClock.now - fresh).inSeconds))
         // The restart runs in a new process, as a real one would.
-        fflush(stdout)
+        fflush(nil)  // all C streams: keep our lines before the child's
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         child.arguments = ["bench", "sweep", "--restart-units", "\(restartUnits)", "--restart-from", bigDir.path]
