@@ -60,9 +60,12 @@ extension Coordinator {
         }
         do {
             switch pending {
-            case .bytes(let bytes): try store.commit(bytes, to: planned.resultPath)
-            case .staged(let staging): try store.promote(staging: staging, to: planned.resultPath)
+            case .bytes(let bytes):
+                try store.commit(bytes, to: planned.resultPath, fsync: configuration.durability == .fsyncEachFile)
+            case .staged(let staging):
+                try store.promote(staging: staging, to: planned.resultPath, fsync: configuration.durability == .fsyncEachFile)
             }
+            filesWritten = true
         } catch {
             logger.error("storing a result failed", metadata: ["unit.id": "\(unit)", "error": "\(error)"])
             outbox.append((worker, .ack(.init(unit: unit, lease: lease, status: .rejected, detail: error.description))))
@@ -75,6 +78,10 @@ extension Coordinator {
 
     /// Group commit: one journal transaction for the tick, then the tick's messages.
     func flush() throws {
+        if filesWritten {
+            if configuration.durability == .syncPerTick { store.syncAll() }
+            filesWritten = false
+        }
         if !changes.isEmpty {
             try journal.apply(changes)
             changes.removeAll(keepingCapacity: true)

@@ -44,6 +44,7 @@ public final class Coordinator {
     var sharedResults: Set<WorkerID> = []
     var knownWorkers: Set<WorkerID> = []
     var pendingCommits: [LeaseID: PendingCommit] = [:]
+    var filesWritten = false
 
     // Per tick.
     var changes: [JournalChange] = []
@@ -91,8 +92,15 @@ public final class Coordinator {
             verify ? store.verify(path, sha256: sha)
                 : (FileManager.default.fileExists(atPath: store.url(for: path).path) ? .matches : .missing)
         }
-        try journal.record(plan: plan, at: wall)
-        let attempts = Dictionary(rows.map { ($0.id, $0.attempts) }, uniquingKeysWith: { a, _ in a })
+        var attempts: [UnitID: Int] = [:]
+        attempts.reserveCapacity(rows.count)
+        for r in rows { attempts[r.id] = r.attempts }
+        try journal.record(plan: plan.filter { unit in
+            switch unit.reason {
+            case .resultMissing, .resultCorrupt: true
+            default: attempts[unit.id] == nil
+            }
+        }, at: wall)
         var units: [SchedulerUnit] = []
         units.reserveCapacity(plan.count)
         for p in plan {
@@ -109,7 +117,20 @@ public final class Coordinator {
         for m in configuration.spec.models { models[m.name] = m }
         scheduler = Scheduler(units: units, configuration: SchedulerConfiguration(configuration.spec),
                               firstLease: try journal.nextLeaseID())
-        let reasons = Dictionary(grouping: plan, by: { "\($0.reason)".prefix { $0 != ":" && $0 != "(" } }).mapValues(\.count)
+        var reasons: [String: Int] = [:]
+        for p in plan {
+            let label: String
+            switch p.reason {
+            case .new: label = "new"
+            case .parametersChanged: label = "parameters-changed"
+            case .failedBefore: label = "failed-before"
+            case .resultMissing: label = "result-missing"
+            case .resultCorrupt: label = "result-corrupt"
+            case .done: label = "done"
+            case .quarantined: label = "quarantined"
+            }
+            reasons[label, default: 0] += 1
+        }
         logger.info("coordinator planned", metadata: [
             "units.total": "\(plan.count)", "units.remaining": "\(scheduler.remainingUnits)",
             "plan.reasons": "\(reasons.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
@@ -123,6 +144,9 @@ public final class Coordinator {
 
     /// Units still to do.
     public var remainingUnits: Int { scheduler.remainingUnits }
+
+    /// Asks `run()` to return after its current tick (thread-safe).
+    public func stop() { stopToken.stop() }
 
     /// Binds and runs until the sweep is finished (with `exitWhenDone`) or the token stops it.
     /// Blocking: call it on a dedicated thread (or the main thread of the CLI).

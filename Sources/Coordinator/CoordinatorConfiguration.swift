@@ -5,6 +5,18 @@ import Sweep
 /// SHA-256 becomes part of every unit id of that task and workers fetch them by hash.
 public typealias DatasetProvider = @Sendable (TaskSpec) throws -> [UInt8]
 
+/// How committed result files are made durable before the journal records them done.
+public enum ResultDurability: String, Sendable, CaseIterable {
+    /// fsync each file and its folder as it is committed (slow on spinning or virtual disks).
+    case fsyncEachFile = "fsync-each"
+    /// Group commit: write and rename the tick's files, then one `sync(2)`, then the
+    /// journal transaction.
+    case syncPerTick = "sync-per-tick"
+    /// Rename only. A process crash loses nothing (the page cache survives); after a power
+    /// loss the start-up re-verification re-queues any file that did not reach the disk.
+    case verifyOnRestart = "verify-on-restart"
+}
+
 /// How a coordinator runs.
 public struct CoordinatorConfiguration: Sendable {
     public var spec: SweepSpec
@@ -26,11 +38,14 @@ public struct CoordinatorConfiguration: Sendable {
     /// Largest number of messages handled before the tick's journal transaction is written.
     public var maxMessagesPerTick: Int
     public var limits: WireLimits
+    public var durability: ResultDurability
 
     public init(spec: SweepSpec, resultsDirectory: URL, bind: String, exitWhenDone: Bool = true,
                 verifyResultsOnStart: Bool = true, resultSchemaVersion: Int = 1,
                 datasets: @escaping DatasetProvider = CoordinatorConfiguration.taskSpecDataset,
-                pollInterval: Duration = .milliseconds(50), maxMessagesPerTick: Int = 4096, limits: WireLimits = .standard) {
+                pollInterval: Duration = .milliseconds(50), maxMessagesPerTick: Int = 4096, limits: WireLimits = .standard,
+                durability: ResultDurability = .syncPerTick) {
+        self.durability = durability
         self.spec = spec
         self.resultsDirectory = resultsDirectory
         self.bind = bind

@@ -24,9 +24,11 @@ public struct ResultStore: Sendable {
         ResultStaging.path(for: relativePath, lease: lease)
     }
 
-    /// Writes `bytes` to `relativePath` atomically; an existing file is replaced.
+    /// Writes `bytes` to `relativePath` atomically (temporary file, rename); an existing file
+    /// is replaced. With `fsync` the file and its folder are flushed before returning;
+    /// without, call ``syncAll()`` before journaling the result done (group commit).
     @available(*, noasync)
-    public func commit(_ bytes: [UInt8], to relativePath: String) throws(ResultStoreError) {
+    public func commit(_ bytes: [UInt8], to relativePath: String, fsync flush: Bool = true) throws(ResultStoreError) {
         let final = url(for: relativePath)
         let folder = final.deletingLastPathComponent()
         let temp = folder.appendingPathComponent(".\(final.lastPathComponent).tmp-\(UUID().uuidString)")
@@ -57,7 +59,7 @@ public struct ResultStore: Sendable {
             close(fd)
             throw ResultStoreError(path: temp.path, detail: "write failed: \(String(cString: strerror(writeError)))")
         }
-        guard fsync(fd) == 0 else {
+        guard !flush || fsync(fd) == 0 else {
             let e = errno
             close(fd)
             throw ResultStoreError(path: temp.path, detail: "fsync failed: \(String(cString: strerror(e)))")
@@ -65,15 +67,22 @@ public struct ResultStore: Sendable {
         close(fd)
         try rename(temp.path, to: final.path)
         ok = true
-        syncFolder(folder)
+        if flush { syncFolder(folder) }
+    }
+
+    /// Flushes every written file and rename to disk (`sync(2)`): one call per coordinator
+    /// tick makes all results committed in the tick durable before the journal says done.
+    @available(*, noasync)
+    public func syncAll() {
+        sync()
     }
 
     /// Moves a verified staging file (shared results) to its final name atomically.
     @available(*, noasync)
-    public func promote(staging: String, to relativePath: String) throws(ResultStoreError) {
+    public func promote(staging: String, to relativePath: String, fsync flush: Bool = true) throws(ResultStoreError) {
         let final = url(for: relativePath)
         try rename(url(for: staging).path, to: final.path)
-        syncFolder(final.deletingLastPathComponent())
+        if flush { syncFolder(final.deletingLastPathComponent()) }
     }
 
     /// Deletes a staging file (a losing shared copy); missing is fine.

@@ -156,10 +156,18 @@ public final class Journal: Sendable {
             let requeue = try db.cachedStatement(sql: """
                 UPDATE units SET state = 'pending', sha256 = NULL, last_error = ?, updated_at = ? WHERE id = ?
                 """)
+            var parameters: [AnalysisSpec: String] = [:]
             for unit in plan {
                 let k = unit.key
+                let json: String
+                if let cached = parameters[k.analysis] {
+                    json = cached
+                } else {
+                    json = k.parametersJSON
+                    parameters[k.analysis] = json
+                }
                 try insert.execute(arguments: [
-                    unit.id.hex, k.model, k.revision.name, k.task.name, k.analysis.name, k.parametersJSON,
+                    unit.id.hex, k.model, k.revision.name, k.task.name, k.analysis.name, json,
                     k.datasetHash, unit.priority, unit.resultPath, now, now,
                 ])
                 switch unit.reason {

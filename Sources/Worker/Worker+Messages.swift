@@ -59,8 +59,14 @@ extension Worker {
                 waitingForDataset[hash] = waiting.assignments.isEmpty ? nil : waiting
             }
         case .shutdown(let m):
+            // Every unit is done or quarantined: whatever is still queued, running or
+            // unacknowledged here is a duplicate.
             logger.info("coordinator shut down", metadata: ["reason": "\(m.reason)"])
-            if unacked.isEmpty, !compute.isBusy { exitReason = .sweepFinished }
+            _ = compute.drainQueued()
+            _ = compute.cancelCurrent()
+            for u in unacked.values where configuration.sharedResults == nil { try? FileManager.default.removeItem(at: u.file) }
+            unacked.removeAll()
+            exitReason = .sweepFinished
         case .hello, .ready, .heartbeat, .datasetRequest, .resultChunk, .resultCommit, .failure, .release, .bye:
             logger.warning("dropped a coordinator-bound message", metadata: ["type": "\(message.kind.rawValue)"])
         }

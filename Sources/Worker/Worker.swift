@@ -91,7 +91,12 @@ public final class Worker {
         self.configuration = configuration
         self.logger = logger
         self.stopToken = stopToken
-        spool = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("circuitsweep-worker-\(configuration.workerID.value)")
+        // Finished results wait here until acknowledged. A restarted process is a new worker,
+        // so the spool need not survive a crash: prefer memory-backed /dev/shm.
+        var isDirectory: ObjCBool = false
+        let base = FileManager.default.fileExists(atPath: "/dev/shm", isDirectory: &isDirectory) && isDirectory.boolValue
+            && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
+        spool = URL(fileURLWithPath: base).appendingPathComponent("circuitsweep-worker-\(configuration.workerID.value)")
         do {
             try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true)
         } catch {

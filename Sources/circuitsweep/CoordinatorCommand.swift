@@ -16,6 +16,12 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:5555.")
     var bind: String
 
+    @Option(help: "Folder from `circuitsweep keys generate`: coordinator.key and workers.allow (CURVE + ZAP allow-list).")
+    var curveKeys: String?
+
+    @Option(help: "Stem of the coordinator key pair in --curve-keys.")
+    var curveName = "coordinator"
+
     @Flag(help: "Allow a non-loopback bind without CURVE encryption.")
     var insecure = false
 
@@ -25,6 +31,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: "Skip re-hashing done results at start (only check that the files exist).")
     var skipVerify = false
 
+    @Option(help: "How results are made durable before they count as done: fsync-each, sync-per-tick, verify-on-restart.")
+    var durability: ResultDurability = .syncPerTick
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error).")
     var logLevel = "info"
 
@@ -32,10 +41,10 @@ struct CoordinatorCommand: ParsableCommand {
         guard bind.hasPrefix("tcp://") || bind.hasPrefix("ipc://") else {
             throw ValidationError("--bind must be a tcp:// or ipc:// endpoint")
         }
-        if !isLoopbackEndpoint(bind), !insecure {
+        if !isLoopbackEndpoint(bind), !insecure, curveKeys == nil {
             throw ValidationError("""
-                refusing to bind \(bind) without CURVE encryption: bind a loopback address \
-                (tcp://127.0.0.1:PORT), or pass --insecure on a trusted network
+                refusing to bind \(bind) without CURVE encryption: pass --curve-keys DIR (circuitsweep \
+                keys generate), bind a loopback address (tcp://127.0.0.1:PORT), or pass --insecure on a trusted network
                 """)
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -46,12 +55,28 @@ struct CoordinatorCommand: ParsableCommand {
         installStopSignals()
         let (spec, results) = try SweepFile.load(sweep)
         let config = CoordinatorConfiguration(spec: spec, resultsDirectory: results, bind: bind,
-                                              exitWhenDone: !keepRunning, verifyResultsOnStart: !skipVerify)
+                                              exitWhenDone: !keepRunning, verifyResultsOnStart: !skipVerify,
+                                              durability: durability)
         let coordinator = try Coordinator(configuration: config, logger: logger, stopToken: signalStopToken)
-        let summary = try coordinator.run(context: try ZMQContext())
+        let context = try ZMQContext()
+        var options = SocketOptions()
+        var zap: ZAPHandler?
+        if let curveKeys {
+            let dir = URL(fileURLWithPath: curveKeys)
+            let keyPair = try CurveKeyFile.readKeyPair(at: dir.appendingPathComponent(curveName + ".key"))
+            let allowList = try CurveAllowList(contentsOf: dir.appendingPathComponent(CurveKeySet.allowListFileName))
+            // The ZAP handler must serve before the CURVE server binds, and stop after it closes.
+            zap = try ZAPHandler(context: context, allowList: allowList, logger: logger)
+            options.curve = .server(secretKey: keyPair.secretKey)
+            logger.info("CURVE on", metadata: ["zap.allowlist.count": "\(allowList.count)"])
+        }
+        defer { zap?.stop() }
+        let summary = try coordinator.run(context: context, options: options)
         print("units: \(summary.units)  done: \(summary.done)  quarantined: \(summary.quarantined)  "
               + "committed this run: \(summary.stats.committed)  duplicates: \(summary.stats.duplicates)  "
               + "expired leases: \(summary.stats.expired)  dropped messages: \(summary.droppedMessages)")
         if !summary.finished { throw ExitCode(3) }
     }
 }
+
+extension ResultDurability: ExpressibleByArgument {}

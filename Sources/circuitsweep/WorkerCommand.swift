@@ -25,6 +25,12 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "The coordinator's results folder as mounted here: write results there instead of shipping them.")
     var sharedResults: String?
 
+    @Option(help: "Folder with the coordinator's public key (coordinator.pub) and this worker's key pair (*.key).")
+    var curveKeys: String?
+
+    @Option(help: "Stem of this worker's key pair in --curve-keys (default: the only worker-*.key there).")
+    var curveName: String?
+
     @Option(help: "Seconds SIGTERM leaves to finish the running unit before releasing it.")
     var grace = 20.0
 
@@ -49,7 +55,25 @@ struct WorkerCommand: ParsableCommand {
             modelRoot: modelRoot.map { URL(fileURLWithPath: $0) }, sharedResults: sharedResults.map { URL(fileURLWithPath: $0) },
             gracePeriod: grace, software: CircuitSweepVersion.string)
         let worker = try Worker(configuration: config, logger: logger, stopToken: signalStopToken)
-        let exit = try worker.run(context: try ZMQContext())
+        var options = SocketOptions()
+        if let curveKeys {
+            let dir = URL(fileURLWithPath: curveKeys)
+            let serverKey = try CurveKeyFile.readPublicKey(at: dir.appendingPathComponent("coordinator.pub"))
+            let name: String
+            if let curveName {
+                name = curveName
+            } else {
+                let keys = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
+                    .filter { $0.hasPrefix("worker-") && $0.hasSuffix(".key") }.sorted()
+                guard keys.count == 1 else {
+                    throw ValidationError("\(dir.path) holds \(keys.count) worker key pairs (\(keys.prefix(5).joined(separator: ", "))): pick one with --curve-name")
+                }
+                name = String(keys[0].dropLast(4))
+            }
+            let keyPair = try CurveKeyFile.readKeyPair(at: dir.appendingPathComponent(name + ".key"))
+            options.curve = .client(serverKey: serverKey, keyPair: keyPair)
+        }
+        let exit = try worker.run(context: try ZMQContext(), options: options)
         logger.info("worker done", metadata: ["exit": "\(exit)"])
     }
 }

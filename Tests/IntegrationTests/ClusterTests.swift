@@ -77,4 +77,24 @@ struct ClusterTests {
         try cluster.expectAllDoneOnce(units: 12)
         #expect(cluster.log("coordinator.log").contains("worker evicted"))
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func sigtermReleasesWithinTheGracePeriod() throws {
+        // 3 s units, 2 s grace: the running unit cannot finish, so it is released (no attempt
+        // counted) and a second worker completes the sweep.
+        let cluster = try Cluster(yaml: Cluster.sweep(units: 1, method: "sleep", seconds: 3, lease: 10, tasks: 2))
+        let coordinator = try cluster.startCoordinator()
+        let first = try cluster.startWorker(0, capacity: 2)
+        #expect(cluster.waitForJournal(seconds: 15) { $0.liveLeases == 2 })
+        usleep(300_000)
+        kill(first.processIdentifier, SIGTERM)
+        #expect(cluster.wait(first, seconds: 6), "worker did not stop within its grace period")
+        #expect(first.terminationReason == .exit && first.terminationStatus == 0)
+        let outcomes = try cluster.journal().attempts().compactMap(\.outcome)
+        #expect(outcomes.filter { $0 == "released" }.count == 2, "\(outcomes)")
+        #expect(try cluster.journal().units().allSatisfy { $0.attempts == 0 }, "a release counts no attempt")
+        try cluster.startWorker(1, capacity: 2)
+        #expect(cluster.wait(coordinator, seconds: 30))
+        try cluster.expectAllDoneOnce(units: 2)
+    }
 }
