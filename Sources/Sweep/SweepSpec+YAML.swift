@@ -1,10 +1,10 @@
 import Yams
 
 extension SweepSpec {
-    static let topKeys = ["version", "results", "models", "revisions", "tasks", "analyses",
+    static let topKeys = ["version", "results", "tokenizer", "models", "revisions", "tasks", "analyses",
                           "priority", "retry", "lease", "speculation"]
     static let modelKeys = ["name", "folder", "hf_cache", "repo", "revisions"]
-    static let taskKeys = ["name", "size", "seed"]
+    static let taskKeys = ["name", "size", "seed", "examples"]
     static let analysisKeys = ["name", "method", "steps", "circuit", "head_scores", "seconds"]
     static let circuitKeys = ["threshold", "start", "end", "step"]
     static let retryKeys = ["max_attempts", "backoff_seconds", "max_backoff_seconds"]
@@ -60,6 +60,7 @@ private struct SpecParser {
         }
         var spec = SweepSpec(models: [], revisions: [], tasks: [], analyses: [])
         if let v = top["results"] { spec.results = try nonEmptyPath(v, what: "results") }
+        if let v = top["tokenizer"] { spec.tokenizer = try nonEmptyPath(v, what: "tokenizer") }
         if let v = top["revisions"] { spec.revisions = try revisions(v) }
         spec.models = try unique(r.list(top["models"]!, what: "models").map(model), what: "model") { $0.name }
         for (model, node) in zip(spec.models, try r.list(top["models"]!, what: "models"))
@@ -137,11 +138,15 @@ private struct SpecParser {
     }
 
     func task(_ node: Node) throws(SweepSpecError) -> TaskSpec {
-        let f = try r.mapping(node, what: "a task", allowed: SweepSpec.taskKeys, required: ["name", "size"])
+        let f = try r.mapping(node, what: "a task", allowed: SweepSpec.taskKeys, required: ["name"])
         let name = try r.name(f["name"]!, what: "task name")
-        let size = try r.int(f["size"]!, what: "task size", in: 1...10_000_000)
+        let examples = try f["examples"].map { n throws(SweepSpecError) in try nonEmptyPath(n, what: "examples") }
+        guard f["size"] != nil || examples != nil else {
+            throw r.fail(node, "task '\(name)' needs 'size' (a generated task) or 'examples' (a ready-made examples file)")
+        }
+        let size = try f["size"].map { n throws(SweepSpecError) in try r.int(n, what: "task size", in: 1...10_000_000) } ?? 0
         let seed = try f["seed"].map { n throws(SweepSpecError) in try r.int(n, what: "task seed", in: 0...Int.max) } ?? 0
-        return TaskSpec(name: name, size: size, seed: UInt64(seed))
+        return TaskSpec(name: name, size: size, seed: UInt64(seed), examples: examples)
     }
 
     func analysis(_ node: Node) throws(SweepSpecError) -> AnalysisSpec {

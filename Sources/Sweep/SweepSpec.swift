@@ -16,6 +16,9 @@ public struct SweepSpec: Sendable, Equatable {
     public var speculation: SpeculationPolicy
     /// Results folder; `results/<model>/<task>/<revision>.h5` go under it, plus `journal.sqlite`.
     public var results: String
+    /// The tokenizer (`tokenizer.json`) the built-in tasks' datasets are generated with,
+    /// relative to the sweep file's folder. Datasets are generated once, by the coordinator.
+    public var tokenizer: String?
 
     public init(
         models: [ModelSpec], revisions: [Revision], tasks: [TaskSpec], analyses: [AnalysisSpec],
@@ -112,11 +115,16 @@ public struct TaskSpec: Sendable, Equatable, Hashable, Codable {
     public var name: String
     public var size: Int
     public var seed: UInt64
+    /// A ready-made examples file (schemas/examples.schema.json), relative to the sweep file's
+    /// folder; `nil` generates the built-in task called `name` (ioi, greater-than,
+    /// gendered-pronoun, sva) from the sweep's tokenizer.
+    public var examples: String?
 
-    public init(name: String, size: Int, seed: UInt64) {
+    public init(name: String, size: Int, seed: UInt64, examples: String? = nil) {
         self.name = name
         self.size = size
         self.seed = seed
+        self.examples = examples
     }
 }
 

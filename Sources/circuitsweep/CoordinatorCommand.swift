@@ -56,6 +56,8 @@ struct CoordinatorCommand: ParsableCommand {
         let (spec, results) = try SweepFile.load(sweep)
         let config = CoordinatorConfiguration(spec: spec, resultsDirectory: results, bind: bind,
                                               exitWhenDone: !keepRunning, verifyResultsOnStart: !skipVerify,
+                                              datasets: TaskDatasets.provider(
+                                                  for: spec, sweepDirectory: URL(fileURLWithPath: sweep).deletingLastPathComponent()),
                                               durability: durability)
         let coordinator = try Coordinator(configuration: config, logger: logger, stopToken: signalStopToken)
         let context = try ZMQContext()

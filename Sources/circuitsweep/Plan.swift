@@ -16,7 +16,9 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         let (spec, results) = try SweepFile.load(sweep)
-        let plan = try SweepFile.preview(spec, results: results)
+        let plan = try SweepFile.preview(
+            spec, results: results,
+            datasets: TaskDatasets.provider(for: spec, sweepDirectory: URL(fileURLWithPath: sweep).deletingLastPathComponent()))
         var byReason: [String: Int] = [:]
         for unit in plan {
             byReason[String("\(unit.reason)".prefix { $0 != ":" && $0 != "(" }).trimmingCharacters(in: .whitespaces), default: 0] += 1

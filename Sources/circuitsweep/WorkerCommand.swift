@@ -54,7 +54,8 @@ struct WorkerCommand: ParsableCommand {
             connect: connect, capacity: capacity, threads: threads,
             modelRoot: modelRoot.map { URL(fileURLWithPath: $0) }, sharedResults: sharedResults.map { URL(fileURLWithPath: $0) },
             gracePeriod: grace, software: CircuitSweepVersion.string)
-        let worker = try Worker(configuration: config, logger: logger, stopToken: signalStopToken)
+        let worker = try Worker(configuration: config, analyses: [BuiltinAnalysis(), CircuitUnitAnalysis()],
+                                logger: logger, stopToken: signalStopToken)
         var options = SocketOptions()
         if let curveKeys {
             let dir = URL(fileURLWithPath: curveKeys)
