@@ -7,16 +7,22 @@ extension NeoXModel {
     /// embeddings (token embeddings, or the IG interpolation of two embeddings), and records
     /// every activation in `trace`. The final layer norm is applied to every row; logits are
     /// computed separately (`logits(trace:rows:into:)`) only where they are needed.
-    public func forward(trace: ForwardTrace, layout: SequenceLayout) {
+    ///
+    /// - Parameter prefix: where sequences with `layout.prefixLengths[b] > 0` read the keys and
+    ///   values of their first positions (nil when there are none).
+    public func forward(trace: ForwardTrace, layout: SequenceLayout, prefix: KeyValuePrefix? = nil) {
         precondition(trace.fits(layout), "trace too small for the layout")
+        precondition(prefix != nil || layout.prefixLengths.allSatisfy { $0 == 0 }, "prefix lengths need a prefix source")
+        precondition(prefix == nil || prefix!.rowOffsets.count == layout.sequenceCount, "one prefix offset per sequence")
         trace.layout = layout
+        trace.prefix = prefix
         let R = layout.rowCount
         for l in 0..<layerCount {
             let w = layers[l]
             let x = trace.residual(l), next = trace.residual(l + 1)
             let ln = trace.normScratch.pointer
             // Attention: LN1, fused QKV, rotary, masked softmax mix, dense.
-            Kernels.layerNorm(rows: R, width: d, input: x, inputStride: d,
+            ParallelKernels.layerNorm(rows: R, width: d, input: x, inputStride: d,
                               weight: w.inputNormWeight.pointer, bias: w.inputNormBias.pointer,
                               eps: config.layerNormEps, output: ln, outputStride: d,
                               normalized: trace.normalized1(l), inverseStd: trace.inverseStd1(l))
@@ -26,7 +32,8 @@ extension NeoXModel {
             applyRotary(qkv: qkv, layout: layout)
             attend(qkv: qkv, layout: layout,
                    probabilities: trace.probabilities.pointer + l * heads * trace.attentionCapacity,
-                   z: trace.z(l))
+                   z: trace.z(l), prefixQKV: prefix.map { UnsafePointer($0.source.qkv(l)) },
+                   prefixRowOffsets: prefix?.rowOffsets ?? [])
             let attnOut = trace.attentionOutput(l)
             linear(trace.z(l), rows: R, inWidth: d, weight: w.denseWeight.pointer, bias: w.denseBias.pointer,
                    outWidth: d, output: attnOut, outputStride: d)
@@ -38,7 +45,7 @@ extension NeoXModel {
                 for i in 0..<(R * d) { next[i] = attnOut[i] + x[i] }   // h = a + x, kept in xˡ⁺¹ for now
                 mlpInput = next
             }
-            Kernels.layerNorm(rows: R, width: d, input: mlpInput, inputStride: d,
+            ParallelKernels.layerNorm(rows: R, width: d, input: mlpInput, inputStride: d,
                               weight: w.postAttentionNormWeight.pointer, bias: w.postAttentionNormBias.pointer,
                               eps: config.layerNormEps, output: ln, outputStride: d,
                               normalized: trace.normalized2(l), inverseStd: trace.inverseStd2(l))
@@ -51,7 +58,7 @@ extension NeoXModel {
                 for i in 0..<(R * d) { next[i] = m[i] + next[i] }
             }
         }
-        Kernels.layerNorm(rows: R, width: d, input: trace.residual(layerCount), inputStride: d,
+        ParallelKernels.layerNorm(rows: R, width: d, input: trace.residual(layerCount), inputStride: d,
                           weight: finalNormWeight.pointer, bias: finalNormBias.pointer,
                           eps: config.layerNormEps, output: trace.finalNorm, outputStride: d,
                           normalized: trace.finalNormalized.pointer, inverseStd: trace.finalInverseStd.pointer)
@@ -60,8 +67,13 @@ extension NeoXModel {
     /// Logits at the given rows of the last forward pass: output[i] = finalNorm[rows[i]] · E_outᵀ,
     /// [rows.count, V].
     public func logits(trace: ForwardTrace, rows: [Int], into output: UnsafeMutablePointer<Float>) {
+        logits(finalNorm: trace.finalNorm, rows: rows, into: output)
+    }
+
+    /// Logits at the given rows of a final-norm output buffer (stride d), [rows.count, V].
+    public func logits(finalNorm: UnsafePointer<Float>, rows: [Int], into output: UnsafeMutablePointer<Float>) {
         let gathered = FloatBuffer(count: rows.count * d)
-        for (i, r) in rows.enumerated() { (gathered.pointer + i * d).update(from: trace.finalNorm + r * d, count: d) }
+        for (i, r) in rows.enumerated() { (gathered.pointer + i * d).update(from: finalNorm + r * d, count: d) }
         BLAS.sgemm(.none, .transposed, m: rows.count, n: vocabSize, k: d,
                    a: gathered.pointer, lda: d, b: embedOut.pointer, ldb: d, c: output, ldc: vocabSize)
     }
@@ -89,7 +101,7 @@ extension NeoXModel {
         let w = layers[l]
         linear(u, rows: rows, inWidth: d, weight: w.mlpInWeight.pointer, bias: w.mlpInBias.pointer,
                outWidth: mlpDim, output: preActivation, outputStride: mlpDim)
-        Kernels.gelu(preActivation, into: activationScratch, count: rows * mlpDim)
+        ParallelKernels.gelu(preActivation, into: activationScratch, count: rows * mlpDim)
         linear(activationScratch, rows: rows, inWidth: mlpDim, weight: w.mlpOutWeight.pointer,
                bias: w.mlpOutBias.pointer, outWidth: d, output: output, outputStride: d)
     }
@@ -102,9 +114,10 @@ extension NeoXModel {
         rotary.cos.withUnsafeBufferPointer { cosTable in
             rotary.sin.withUnsafeBufferPointer { sinTable in
                 for (b, n) in layout.lengths.enumerated() {
+                    let start = layout.prefixLengths[b]
                     for p in 0..<n {
                         let row = qkv + (layout.offsets[b] + p) * 3 * d
-                        let c = cosTable.baseAddress! + p * half, s = sinTable.baseAddress! + p * half
+                        let c = cosTable.baseAddress! + (start + p) * half, s = sinTable.baseAddress! + (start + p) * half
                         for h in 0..<heads {
                             Kernels.rotate(row + h * 3 * dh, half: half, cos: c, sin: s)
                             Kernels.rotate(row + h * 3 * dh + dh, half: half, cos: c, sin: s)
@@ -115,34 +128,80 @@ extension NeoXModel {
         }
     }
 
+    /// Rotates, in place, one head's q or k block (dh columns starting at `x`, row stride
+    /// `stride`) for every row of `layout`, position id = row index within its sequence.
+    public func applyRotary(headBlock x: UnsafeMutablePointer<Float>, stride: Int, layout: SequenceLayout) {
+        let half = rotary.half
+        guard half > 0 else { return }
+        rotary.cos.withUnsafeBufferPointer { cosTable in
+            rotary.sin.withUnsafeBufferPointer { sinTable in
+                for (b, n) in layout.lengths.enumerated() {
+                    let start = layout.prefixLengths[b]
+                    for p in 0..<n {
+                        Kernels.rotate(x + (layout.offsets[b] + p) * stride, half: half,
+                                       cos: cosTable.baseAddress! + (start + p) * half,
+                                       sin: sinTable.baseAddress! + (start + p) * half)
+                    }
+                }
+            }
+        }
+    }
+
     /// Causal, key-masked attention of every head of every sequence:
     /// A = softmax(q·kᵀ·scale) and z_h = A·v_h, written to `z` (stride d, column h·dh + c).
     ///
-    /// - Parameter probabilities: one layer's probability buffer (layout's attention offsets).
+    /// - Parameters:
+    ///   - probabilities: one layer's probability buffer (layout's attention offsets).
+    ///   - prefixQKV, prefixRowOffsets: this layer's q/k/v of the cached prefixes (see `KeyValuePrefix`).
     public func attend(
         qkv: UnsafePointer<Float>, layout: SequenceLayout,
-        probabilities: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>
+        probabilities: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>,
+        prefixQKV: UnsafePointer<Float>? = nil, prefixRowOffsets: [Int] = []
+    ) {
+        for h in 0..<heads {
+            attend(head: h, qkv: qkv, layout: layout, probabilities: probabilities, probabilityStride: heads, z: z,
+                   prefixQKV: prefixQKV, prefixRowOffsets: prefixRowOffsets)
+        }
+    }
+
+    /// Attention of one head over every sequence. Sequence b's n×(s+n) block is written at
+    /// `probabilities + probabilityStride·attentionOffsets[b] + (probabilityStride > 1 ? h·n·(s+n) : 0)`
+    /// (stride = heads for a whole layer buffer, 1 for a single-head buffer).
+    public func attend(
+        head h: Int, qkv: UnsafePointer<Float>, layout: SequenceLayout,
+        probabilities: UnsafeMutablePointer<Float>, probabilityStride: Int, z: UnsafeMutablePointer<Float>,
+        prefixQKV: UnsafePointer<Float>? = nil, prefixRowOffsets: [Int] = []
     ) {
         let dh = headDim, ld = 3 * d
         for (b, n) in layout.lengths.enumerated() {
-            let base = layout.offsets[b]
-            for h in 0..<heads {
-                let q = qkv + base * ld + h * 3 * dh
-                let k = q + dh, v = q + 2 * dh
-                let a = probabilities + heads * layout.attentionOffsets[b] + h * n * n
-                BLAS.sgemm(.none, .transposed, m: n, n: n, k: dh, alpha: attentionScale,
-                           a: q, lda: ld, b: k, ldb: ld, c: a, ldc: n)
-                if let mask = layout.keyVisible {
-                    mask.withUnsafeBufferPointer { m in
-                        Kernels.maskedSoftmax(a, rows: n, columns: n, stride: n, causal: true,
-                                              keyVisible: m.baseAddress! + base)
-                    }
-                } else {
-                    Kernels.maskedSoftmax(a, rows: n, columns: n, stride: n, causal: true, keyVisible: nil)
+            let base = layout.offsets[b], s = layout.prefixLengths[b], width = s + n
+            let q = qkv + base * ld + h * 3 * dh
+            let k = q + dh, v = q + 2 * dh
+            let a = probabilities + probabilityStride * layout.attentionOffsets[b]
+                + (probabilityStride > 1 ? h * n * width : 0)
+            var prefixK: UnsafePointer<Float>? = nil
+            if s > 0, let prefixQKV {
+                prefixK = prefixQKV + prefixRowOffsets[b] * ld + h * 3 * dh + dh
+                BLAS.sgemm(.none, .transposed, m: n, n: s, k: dh, alpha: attentionScale,
+                           a: q, lda: ld, b: prefixK!, ldb: ld, c: a, ldc: width)
+            }
+            BLAS.sgemm(.none, .transposed, m: n, n: n, k: dh, alpha: attentionScale,
+                       a: q, lda: ld, b: k, ldb: ld, c: a + s, ldc: width)
+            if let mask = layout.keyVisible {
+                mask.withUnsafeBufferPointer { m in
+                    Kernels.maskedSoftmax(a, rows: n, columns: width, stride: width, causal: true,
+                                          keyVisible: m.baseAddress! + base)
                 }
-                BLAS.sgemm(.none, .none, m: n, n: dh, k: n, a: a, lda: n, b: v, ldb: ld,
+            } else {
+                Kernels.maskedSoftmax(a, rows: n, columns: width, stride: width, causal: true, keyVisible: nil,
+                                      causalOffset: s)
+            }
+            if let prefixK {
+                BLAS.sgemm(.none, .none, m: n, n: dh, k: s, a: a, lda: width, b: prefixK + dh, ldb: ld,
                            c: z + base * d + h * dh, ldc: d)
             }
+            BLAS.sgemm(.none, .none, m: n, n: dh, k: n, a: a + s, lda: width, b: v, ldb: ld,
+                       beta: prefixK == nil ? 0 : 1, c: z + base * d + h * dh, ldc: d)
         }
     }
 }

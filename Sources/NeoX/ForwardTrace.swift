@@ -15,6 +15,8 @@ public final class ForwardTrace: @unchecked Sendable {
     public let attentionCapacity: Int
     /// Layout of the last forward pass.
     public internal(set) var layout: SequenceLayout?
+    /// Cached key/value prefix of the last forward pass, if any.
+    public internal(set) var prefix: KeyValuePrefix?
 
     let residuals: FloatBuffer
     let normalized1: FloatBuffer, inverseStd1: FloatBuffer
@@ -89,10 +91,26 @@ public final class ForwardTrace: @unchecked Sendable {
     func normalized2(_ l: Int) -> UnsafeMutablePointer<Float> { normalized2.pointer + l * rowCapacity * d }
     func inverseStd2(_ l: Int) -> UnsafeMutablePointer<Float> { inverseStd2.pointer + l * rowCapacity }
 
-    /// Attention probabilities of (layer, sequence, head): an n×n row-major block, query-major.
+    /// Attention probabilities of (layer, sequence, head): an n×(s+n) row-major block, query-major
+    /// (s = the sequence's cached prefix length, usually 0).
     public func attentionProbabilities(layer l: Int, sequence b: Int, head h: Int) -> UnsafeMutablePointer<Float> {
         guard let layout else { preconditionFailure("no forward pass recorded") }
-        let n = layout.lengths[b]
-        return probabilities.pointer + l * heads * attentionCapacity + heads * layout.attentionOffsets[b] + h * n * n
+        let n = layout.lengths[b], s = layout.prefixLengths[b]
+        return probabilities.pointer + l * heads * attentionCapacity + heads * layout.attentionOffsets[b] + h * n * (s + n)
+    }
+}
+
+/// Keys and values of positions shared by every sequence of a pass, read from the trace that
+/// computed them once: sequence b's prefix (its first `layout.prefixLengths[b]` positions) is
+/// the rows `rowOffsets[b] ..< rowOffsets[b] + prefixLengths[b]` of `source`'s post-rotary q/k/v.
+///
+/// `@unchecked Sendable`: refers to a trace that is read-only while the prefix is in use.
+public struct KeyValuePrefix: @unchecked Sendable {
+    public let source: ForwardTrace
+    public let rowOffsets: [Int]
+
+    public init(source: ForwardTrace, rowOffsets: [Int]) {
+        self.source = source
+        self.rowOffsets = rowOffsets
     }
 }

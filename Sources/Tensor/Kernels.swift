@@ -116,17 +116,17 @@ public enum Kernels {
 
     // MARK: Softmax
 
-    /// Row-wise softmax over the first `visible` entries with additional masking: entry j of row i
-    /// is allowed iff `j ≤ i + causalOffset` (when `causal`) and `keyVisible?[j] != false`.
+    /// Row-wise softmax with masking: entry j of row i is allowed iff `j ≤ i + causalOffset`
+    /// (when `causal`) and `keyVisible?[j] != false`.
     /// Disallowed entries become exact zeros. A row with no allowed entry becomes all zeros.
     @inlinable
     public static func maskedSoftmax(
         _ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int,
-        causal: Bool, keyVisible: UnsafePointer<Bool>?
+        causal: Bool, keyVisible: UnsafePointer<Bool>?, causalOffset: Int = 0
     ) {
         for i in 0..<rows {
             let s = scores + i * stride
-            let limit = causal ? min(i + 1, columns) : columns
+            let limit = causal ? min(i + 1 + causalOffset, columns) : columns
             var maxValue = -Float.infinity
             for j in 0..<limit where keyVisible?[j] ?? true { maxValue = max(maxValue, s[j]) }
             if maxValue == -Float.infinity {
@@ -261,6 +261,77 @@ public enum Parallel {
         DispatchQueue.concurrentPerform(iterations: n) { i in
             let lo = count * i / n, hi = count * (i + 1) / n
             body(lo..<hi)
+        }
+    }
+}
+
+/// Row-parallel versions of the kernels for large batches: two threads (the machine's cores)
+/// while OpenBLAS is idle between GEMMs. Small problems run inline.
+public enum ParallelKernels {
+    /// Below this many elements a kernel runs on the calling thread.
+    public static let threshold = 1 << 15
+    /// Threads used for element-wise kernels.
+    public static let threads = 2
+
+    @inlinable
+    static func split(_ rows: Int, work: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        if work < threshold || threads <= 1 || rows < 2 { body(0..<rows); return }
+        Parallel.forRanges(rows, chunks: threads, body)
+    }
+
+    public static func layerNorm(
+        rows: Int, width d: Int, input: UnsafePointer<Float>, inputStride: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float,
+        output: UnsafeMutablePointer<Float>, outputStride: Int,
+        normalized: UnsafeMutablePointer<Float>?, inverseStd: UnsafeMutablePointer<Float>?
+    ) {
+        let i = SendablePointer(UnsafeMutablePointer(mutating: input)), o = SendablePointer(output)
+        let w = SendablePointer(UnsafeMutablePointer(mutating: weight)), b = SendablePointer(UnsafeMutablePointer(mutating: bias))
+        let n = normalized.map(SendablePointer.init), s = inverseStd.map(SendablePointer.init)
+        split(rows, work: rows * d) { r in
+            Kernels.layerNorm(rows: r.count, width: d, input: i.base + r.lowerBound * inputStride, inputStride: inputStride,
+                              weight: w.base, bias: b.base, eps: eps,
+                              output: o.base + r.lowerBound * outputStride, outputStride: outputStride,
+                              normalized: n.map { $0.base + r.lowerBound * d }, inverseStd: s.map { $0.base + r.lowerBound })
+        }
+    }
+
+    public static func layerNormBackward(
+        rows: Int, width d: Int, upstream: UnsafePointer<Float>, upstreamStride: Int,
+        normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, outputStride: Int, accumulate: Bool
+    ) {
+        let u = SendablePointer(UnsafeMutablePointer(mutating: upstream)), n = SendablePointer(UnsafeMutablePointer(mutating: normalized))
+        let s = SendablePointer(UnsafeMutablePointer(mutating: inverseStd)), w = SendablePointer(UnsafeMutablePointer(mutating: weight))
+        let o = SendablePointer(output)
+        split(rows, work: rows * d) { r in
+            Kernels.layerNormBackward(rows: r.count, width: d, upstream: u.base + r.lowerBound * upstreamStride,
+                                      upstreamStride: upstreamStride, normalized: n.base + r.lowerBound * d,
+                                      inverseStd: s.base + r.lowerBound, weight: w.base,
+                                      output: o.base + r.lowerBound * outputStride, outputStride: outputStride,
+                                      accumulate: accumulate)
+        }
+    }
+
+    public static func gelu(_ pre: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        let p = SendablePointer(UnsafeMutablePointer(mutating: pre)), o = SendablePointer(out)
+        split(count, work: count * 8) { r in
+            Kernels.gelu(p.base + r.lowerBound, into: o.base + r.lowerBound, count: r.count)
+        }
+    }
+
+    public static func geluBackward(_ grad: UnsafeMutablePointer<Float>, preActivation: UnsafePointer<Float>, count: Int) {
+        let g = SendablePointer(grad), p = SendablePointer(UnsafeMutablePointer(mutating: preActivation))
+        split(count, work: count * 8) { r in
+            Kernels.geluBackward(g.base + r.lowerBound, preActivation: p.base + r.lowerBound, count: r.count)
+        }
+    }
+
+    /// y ← y + x.
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ys = SendablePointer(y)
+        split(count, work: count) { r in
+            Kernels.add(xs.base + r.lowerBound, into: ys.base + r.lowerBound, count: r.count)
         }
     }
 }
