@@ -60,6 +60,7 @@ public final class SafetensorsFile {
             ElementDecoding.floats(UnsafeRawBufferPointer(rebasing: bytes[entry.byteRange]),
                                    type: entry.type, count: entry.elementCount)
         }
+        mapping.releasePages(in: entry.byteRange)
         return try Tensor(shape: entry.shape, elements: values)
     }
 
