@@ -160,3 +160,23 @@ extension LoaderTests {
         for (a, b) in zip(ours, theirs) { #expect(a.tensor == b.tensor, "\(a.name)") }
     }
 }
+
+extension LoaderTests {
+    /// `tie_word_embeddings: true` without an output matrix: embed_out is embed_in (shared storage).
+    @Test func tiedEmbeddingsShareEmbedIn() throws {
+        let (root, model) = try LoaderFixtures.copyModel("neox-tiny")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let file = model.appendingPathComponent("model.safetensors")
+        var raw = try RawSafetensors(url: file)
+        raw.header["embed_out.weight"] = nil
+        try raw.write(to: file)
+        #expect(throws: CheckpointError.self) { _ = try NeoXCheckpoint.load(from: model) }
+        let configURL = model.appendingPathComponent("config.json")
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        json["tie_word_embeddings"] = true
+        try JSONSerialization.data(withJSONObject: json).write(to: configURL)
+        let checkpoint = try NeoXCheckpoint.load(from: model)
+        #expect(checkpoint.weights.embedOut == checkpoint.weights.embedIn)
+        #expect(checkpoint.weights.embedIn == (try Self.referenceTensors())["gpt_neox.embed_in.weight"])
+    }
+}
