@@ -15,9 +15,11 @@ public enum ForwardBenchmark {
         public var repetitions: Int
         public var medianSeconds: Double
         public var gflops: Double
-        /// Peak RSS of the whole process (`getrusage`), including building the random weights.
-        public var peakResidentBytes: Int
-        /// Peak RSS during the timed forwards only (Linux `VmHWM` after a reset), if available.
+        /// Peak RSS of the process (`getrusage`) after building the model, before the forwards:
+        /// includes the transient random `NeoXWeights` copied into the model.
+        public var buildPeakResidentBytes: Int
+        /// Peak RSS during the timed forwards only (Linux: `VmHWM` reset after building, which
+        /// also resets `getrusage`'s figure); nil where the reset is not possible.
         public var forwardPeakResidentBytes: Int?
 
         public var tokensPerSecond: Double { Double(batch * length) / medianSeconds }
@@ -33,12 +35,13 @@ public enum ForwardBenchmark {
     @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
     public static func run(shape: PythiaShape, batch: Int = 8, length: Int = 16, budgetSeconds: Double = 3) -> Result {
         let model = NeoXModel.random(shape: shape)
+        let buildPeak = ProcessMemory.peakResidentBytes()
         let canReset = ProcessMemory.resetPeakResident()
         let timing = model.timeForward(batch: batch, length: length, budgetSeconds: budgetSeconds)
         return Result(
             shape: shape, batch: batch, length: length, parameterCount: parameterCount(shape.config),
             repetitions: timing.repetitions, medianSeconds: timing.medianSeconds, gflops: timing.gflops,
-            peakResidentBytes: ProcessMemory.peakResidentBytes(),
-            forwardPeakResidentBytes: canReset ? ProcessMemory.peakResidentSinceReset() : nil)
+            buildPeakResidentBytes: buildPeak,
+            forwardPeakResidentBytes: canReset ? ProcessMemory.peakResidentBytes() : nil)
     }
 }

@@ -48,6 +48,19 @@ final class MappedFile {
         try body(UnsafeRawBufferPointer(start: base.map { UnsafeRawPointer($0) }, count: count))
     }
 
+    /// Drops the resident pages wholly inside `range` from this process (`madvise(MADV_DONTNEED)`).
+    ///
+    /// The mapping is private and never written, so the pages simply fault in from the file again
+    /// if read later; this only keeps RSS at one copy of the weights while they are up-cast.
+    func releasePages(in range: Range<Int>) {
+        guard let base, !range.isEmpty, range.lowerBound >= 0, range.upperBound <= count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = range.upperBound / page * page
+        guard start < end else { return }
+        _ = madvise(base + start, end - start, MADV_DONTNEED)
+    }
+
     private static func errnoText() -> String {
         String(cString: strerror(errno))
     }

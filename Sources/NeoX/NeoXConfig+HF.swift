@@ -39,6 +39,24 @@ extension NeoXConfig {
     }
 }
 
+extension NeoXConfig {
+    /// A Hub-style (transformers 4) `config.json` for this config, as Pythia's files spell it.
+    public func hfConfigJSON() throws -> Data {
+        typealias Key = HFConfigFile.CodingKeys
+        let object: [String: Any] = [
+            Key.modelType.rawValue: "gpt_neox", "architectures": ["GPTNeoXForCausalLM"],
+            Key.vocabSize.rawValue: vocabSize, Key.hiddenSize.rawValue: hiddenSize,
+            Key.numHiddenLayers.rawValue: numLayers, Key.numAttentionHeads.rawValue: numHeads,
+            Key.intermediateSize.rawValue: intermediateSize, Key.hiddenAct.rawValue: hiddenAct,
+            Key.layerNormEps.rawValue: Double(layerNormEps), Key.rotaryPct.rawValue: rotaryPct,
+            Key.rotaryEmbBase.rawValue: rotaryBase, Key.useParallelResidual.rawValue: useParallelResidual,
+            Key.maxPositionEmbeddings.rawValue: maxPositionEmbeddings, Key.tieWordEmbeddings.rawValue: false,
+            Key.torchDType.rawValue: declaredDType ?? "float32",
+        ]
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+}
+
 /// `config.json` as written by transformers; every HF key name appears only here.
 struct HFConfigFile: Decodable {
     struct RopeParameters: Decodable {

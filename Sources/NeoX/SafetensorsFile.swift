@@ -56,9 +56,21 @@ public final class SafetensorsFile {
         guard entry.type.isWeightType else {
             throw CheckpointError.unsupportedDType(file: url.path, tensor: name, dtype: entry.type.rawValue)
         }
-        let values = mapping.withBytes { bytes in
-            ElementDecoding.floats(UnsafeRawBufferPointer(rebasing: bytes[entry.byteRange]),
-                                   type: entry.type, count: entry.elementCount)
+        // Up-cast in 4 Mi-element chunks, dropping each chunk's mapped pages right after, so the
+        // process holds about one copy of the weights (the Float32 one) at any time.
+        let count = entry.elementCount, size = entry.type.byteSize, chunk = 1 << 22
+        let values = ContiguousArray<Float>(unsafeUninitializedCapacity: count) { out, initialized in
+            if let target = out.baseAddress {
+                for first in stride(from: 0, to: count, by: chunk) {
+                    let n = min(chunk, count - first)
+                    let range = (entry.byteRange.lowerBound + first * size)..<(entry.byteRange.lowerBound + (first + n) * size)
+                    mapping.withBytes { bytes in
+                        ElementDecoding.decode(UnsafeRawBufferPointer(rebasing: bytes[range]), type: entry.type, count: n, into: target + first)
+                    }
+                    mapping.releasePages(in: range)
+                }
+            }
+            initialized = count
         }
         return try Tensor(shape: entry.shape, elements: values)
     }

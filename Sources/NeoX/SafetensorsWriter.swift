@@ -27,6 +27,23 @@ public struct SafetensorsWriter {
         try add(name, type: .f32, shape: tensor.shape, bytes: bytes)
     }
 
+    /// Adds a Float32 tensor rounded to F16 or BF16 (round to nearest even), or as F32.
+    public mutating func add(_ name: String, _ tensor: Tensor, as type: ElementType) throws {
+        switch type {
+        case .f32:
+            try add(name, tensor)
+        case .f16, .bf16:
+            var bytes = Data(capacity: tensor.count * 2)
+            for value in tensor.storage {
+                let bits = type == .f16 ? ElementEncoding.halfBits(value) : ElementEncoding.bfloat16Bits(value)
+                withUnsafeBytes(of: bits.littleEndian) { bytes.append(contentsOf: $0) }
+            }
+            try add(name, type: type, shape: tensor.shape, bytes: bytes)
+        default:
+            throw CheckpointError.unsupportedDType(file: "<safetensors writer>", tensor: name, dtype: type.rawValue)
+        }
+    }
+
     /// Adds raw little-endian element bytes of any dtype.
     /// - Throws: `CheckpointError.tensorInvalid` if the name repeats or the byte count does not
     ///   match the shape.
@@ -73,5 +90,41 @@ public struct SafetensorsWriter {
         } catch {
             throw CheckpointError.unwritable(file: url.path, reason: error.localizedDescription)
         }
+    }
+}
+
+/// Float32 → 16-bit encodings, round to nearest even.
+enum ElementEncoding {
+    /// bfloat16: the upper 16 bits after rounding; NaN stays NaN.
+    static func bfloat16Bits(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(bits >> 16) | 0x0040 }
+        return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+    }
+
+    /// IEEE binary16 (overflow to ±∞, subnormals kept), the inverse of `ElementDecoding` up to rounding.
+    static func halfBits(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        let sign = UInt16((bits >> 16) & 0x8000)
+        let exponent = Int((bits >> 23) & 0xFF)
+        let mantissa = bits & 0x7F_FFFF
+        if exponent == 0xFF { return sign | 0x7C00 | (mantissa != 0 ? 0x0200 : 0) }
+        let halfExponent = exponent - 127 + 15
+        if halfExponent >= 0x1F { return sign | 0x7C00 }
+        if halfExponent <= 0 {
+            // Subnormal or zero: shift the 24-bit significand right, rounding to nearest even.
+            guard halfExponent >= -10 else { return sign }
+            let significand = mantissa | 0x80_0000
+            let shift = UInt32(14 - halfExponent)
+            let halfway = UInt32(1) << (shift - 1)
+            let remainder = significand & ((UInt32(1) << shift) - 1)
+            var result = significand >> shift
+            if remainder > halfway || (remainder == halfway && result & 1 == 1) { result += 1 }
+            return sign | UInt16(result)
+        }
+        var result = UInt32(halfExponent) << 10 | (mantissa >> 13)
+        let remainder = mantissa & 0x1FFF
+        if remainder > 0x1000 || (remainder == 0x1000 && result & 1 == 1) { result += 1 } // may carry into ∞: correct
+        return sign | UInt16(result)
     }
 }

@@ -4,6 +4,6 @@ import ArgumentParser
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print measured figures.",
-        subcommands: [BenchBLAS.self, BenchForward.self, BenchAttribute.self, BenchResults.self, BenchSweep.self]
+        subcommands: [BenchBLAS.self, BenchForward.self, BenchLoad.self, BenchAttribute.self, BenchResults.self, BenchSweep.self]
     )
 }

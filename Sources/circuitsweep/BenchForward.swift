@@ -46,9 +46,10 @@ struct BenchForward: ParsableCommand {
         print("shape \(pythia.rawValue)  params \(result.parameterCount)  fp32 weights \(mib(result.weightBytes))  threads \(BLAS.threadCount)")
         print("batch \(batch) × \(length) tokens, \(result.repetitions) repetitions")
         print(String(format: "median %.2f ms  %.0f tokens/s  %.1f GFLOP/s", result.medianSeconds * 1000, result.tokensPerSecond, result.gflops))
-        print("peak RSS (process, getrusage) \(mib(result.peakResidentBytes)) = \(String(format: "%.2f", Double(result.peakResidentBytes) / Double(result.weightBytes)))× weights")
+        let ratio = { (bytes: Int) in String(format: "%.2f× weights", Double(bytes) / Double(result.weightBytes)) }
+        print("peak RSS (getrusage) building the random model: \(mib(result.buildPeakResidentBytes)) = \(ratio(result.buildPeakResidentBytes))")
         if let forwardPeak = result.forwardPeakResidentBytes {
-            print("peak RSS during forwards \(mib(forwardPeak)) = \(String(format: "%.2f", Double(forwardPeak) / Double(result.weightBytes)))× weights")
+            print("peak RSS (getrusage, reset after building) during forwards: \(mib(forwardPeak)) = \(ratio(forwardPeak))")
         }
     }
 }

@@ -18,25 +18,7 @@ enum LoaderFixtures {
 
     /// Every tensor of a loaded checkpoint by its HF name, for comparisons.
     static func namedTensors(_ weights: NeoXWeights) -> [String: Tensor] {
-        var out: [String: Tensor] = [
-            NeoXTensorName.embedIn: weights.embedIn,
-            NeoXTensorName.finalLayerNormWeight: weights.finalLayerNormWeight,
-            NeoXTensorName.finalLayerNormBias: weights.finalLayerNormBias,
-            NeoXTensorName.embedOut: weights.embedOut,
-        ]
-        for (l, layer) in weights.layers.enumerated() {
-            let parts: [(NeoXTensorName.LayerPart, Tensor)] = [
-                (.inputLayerNormWeight, layer.inputLayerNormWeight), (.inputLayerNormBias, layer.inputLayerNormBias),
-                (.postAttentionLayerNormWeight, layer.postAttentionLayerNormWeight),
-                (.postAttentionLayerNormBias, layer.postAttentionLayerNormBias),
-                (.qkvWeight, layer.qkvWeight), (.qkvBias, layer.qkvBias),
-                (.denseWeight, layer.denseWeight), (.denseBias, layer.denseBias),
-                (.mlpInWeight, layer.mlpInWeight), (.mlpInBias, layer.mlpInBias),
-                (.mlpOutWeight, layer.mlpOutWeight), (.mlpOutBias, layer.mlpOutBias),
-            ]
-            for (part, tensor) in parts { out[NeoXTensorName.layer(l, part)] = tensor }
-        }
-        return out
+        Dictionary(uniqueKeysWithValues: weights.namedTensors().map { ($0.name, $0.tensor) })
     }
 
     /// A fresh temporary folder; the caller removes it.

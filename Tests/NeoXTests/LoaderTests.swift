@@ -126,3 +126,57 @@ import Testing
         #expect(throws: CheckpointError.self) { try writer.add("logits", logits) }
     }
 }
+
+extension LoaderTests {
+    /// The writer's F16/BF16 rounding is round-to-nearest-even, and reloads exactly.
+    @Test func sixteenBitEncodingRoundsToNearestEven() throws {
+        var generator = SplitMix64(seed: 7)
+        var values: [Float] = [0, -0, 1, -1, 65504, 65520, 1e-8, 6e-8, 3e-5, -2.5e-6, .infinity, -.infinity, 1e10, .leastNonzeroMagnitude]
+        for _ in 0..<20000 {
+            values.append(Float(bitPattern: UInt32(truncatingIfNeeded: generator.next())))
+        }
+        for value in values where !value.isNaN {
+            #expect(ElementEncoding.halfBits(value) == Float16(value).bitPattern, "\(value)")
+            let bf = ElementDecoding.float(fromBFloat16Bits: ElementEncoding.bfloat16Bits(value))
+            let up = Float(bitPattern: (value.bitPattern & 0xFFFF_0000) &+ 0x1_0000)
+            let down = Float(bitPattern: value.bitPattern & 0xFFFF_0000)
+            #expect(bf == up || bf == down || (value.isInfinite && bf == value), "\(value)")
+            if value.isFinite, bf.isFinite { #expect(abs(bf - value) <= max(abs(up - value), abs(down - value))) }
+        }
+        #expect(ElementDecoding.float(fromBFloat16Bits: ElementEncoding.bfloat16Bits(.nan)).isNaN)
+        // A written F16 checkpoint loads back to exactly the rounded values.
+        let root = try LoaderFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let reference = try NeoXCheckpoint.load(from: LoaderFixtures.model("neox-tiny"))
+        var writer = SafetensorsWriter()
+        for (name, tensor) in reference.weights.namedTensors() { try writer.add(name, tensor, as: .f16) }
+        try writer.write(to: root.appendingPathComponent("model.safetensors"))
+        try reference.config.hfConfigJSON().write(to: root.appendingPathComponent("config.json"))
+        let reloaded = try NeoXCheckpoint.load(from: root)
+        #expect(reloaded.config == reference.config)
+        let fixture16 = try NeoXCheckpoint.load(from: LoaderFixtures.model("neox-tiny-fp16"))
+        let ours = reloaded.weights.namedTensors(), theirs = fixture16.weights.namedTensors()
+        #expect(ours.map(\.name) == theirs.map(\.name))
+        for (a, b) in zip(ours, theirs) { #expect(a.tensor == b.tensor, "\(a.name)") }
+    }
+}
+
+extension LoaderTests {
+    /// `tie_word_embeddings: true` without an output matrix: embed_out is embed_in (shared storage).
+    @Test func tiedEmbeddingsShareEmbedIn() throws {
+        let (root, model) = try LoaderFixtures.copyModel("neox-tiny")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let file = model.appendingPathComponent("model.safetensors")
+        var raw = try RawSafetensors(url: file)
+        raw.header["embed_out.weight"] = nil
+        try raw.write(to: file)
+        #expect(throws: CheckpointError.self) { _ = try NeoXCheckpoint.load(from: model) }
+        let configURL = model.appendingPathComponent("config.json")
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        json["tie_word_embeddings"] = true
+        try JSONSerialization.data(withJSONObject: json).write(to: configURL)
+        let checkpoint = try NeoXCheckpoint.load(from: model)
+        #expect(checkpoint.weights.embedOut == checkpoint.weights.embedIn)
+        #expect(checkpoint.weights.embedIn == (try Self.referenceTensors())["gpt_neox.embed_in.weight"])
+    }
+}

@@ -72,6 +72,27 @@ import ZIPFoundation
         #expect(dict[2].tensor.shape == [] && dict[2].tensor.storage.type == .bool)
     }
 
+    /// `model.state_dict()` pickles as an OrderedDict with a `_metadata` attribute (SETITEMS, then
+    /// BUILD); a plain dict (transformers' `shard_checkpoint`) as EMPTY_DICT + SETITEMS.
+    @Test func acceptsStateDictMetadataAndPlainDicts() throws {
+        var withMetadata = Pickle.stateDict()
+        withMetadata.tensor("a", numel: 4, size: [4], stride: [1])
+        withMetadata.op(0x75) // SETITEMS
+        withMetadata.op(0x7D); withMetadata.op(0x28) // state = {'_metadata': {'': {'version': 1}}}
+        withMetadata.string("_metadata"); withMetadata.op(0x7D); withMetadata.op(0x28)
+        withMetadata.string(""); withMetadata.op(0x7D); withMetadata.string("version"); withMetadata.op(0x4B); withMetadata.bytes.append(1)
+        withMetadata.op(0x73); withMetadata.op(0x75); withMetadata.op(0x75)
+        withMetadata.op(0x62); withMetadata.op(0x2E) // BUILD STOP
+        #expect(try parse(withMetadata).map(\.name) == ["a"])
+
+        var plain = Pickle()
+        plain.global("collections", "OrderedDict"); plain.op(0x71); plain.bytes.append(0); plain.op(0x30) // BINPUT 0, POP
+        plain.op(0x7D); plain.op(0x28)
+        plain.tensor("b", storage: "BFloat16Storage", numel: 2, size: [2], stride: [1])
+        plain.finish()
+        #expect(try parse(plain).first?.tensor.storage.type == .bf16)
+    }
+
     @Test func refusesGlobalOsSystem() throws {
         var p = Pickle()
         p.global("os", "system")
