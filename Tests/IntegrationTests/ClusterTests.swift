@@ -97,4 +97,18 @@ struct ClusterTests {
         #expect(cluster.wait(coordinator, seconds: 30))
         try cluster.expectAllDoneOnce(units: 2)
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func sharedResultsAreVerifiedInPlace() throws {
+        let cluster = try Cluster(yaml: Cluster.sweep(units: 10, method: "noop"))
+        let coordinator = try cluster.startCoordinator()
+        for i in 0..<2 {
+            try cluster.start(["worker", "--connect", cluster.endpoint, "--shared-results", cluster.results.path], log: "worker\(i).log")
+        }
+        #expect(cluster.wait(coordinator, seconds: 40), "coordinator did not finish:\n\(cluster.log("coordinator.log").suffix(2000))")
+        try cluster.expectAllDoneOnce(units: 20)
+        let leftovers = FileManager.default.enumerator(atPath: cluster.results.path)?.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".part") || $0.contains(".tmp") } ?? []
+        #expect(leftovers.isEmpty, "staging files left: \(leftovers)")
+    }
 }
