@@ -15,5 +15,8 @@ test: deps
 	swift build $(SWIFT_FLAGS) --scratch-path $(SCRATCH) --build-tests
 	swift test $(SWIFT_FLAGS) --scratch-path $(SCRATCH) --skip-build
 
+demo: build
+	bash cluster/demo.sh
+
 clean:
 	rm -rf $(SCRATCH)
