@@ -19,7 +19,12 @@ public struct TaskDatasetError: Error, CustomStringConvertible {
 /// generated deterministically from the sweep's `tokenizer` with the task's size and seed.
 public enum TaskDatasets {
     /// A provider resolving relative paths against `sweepDirectory` (the sweep file's folder).
+    /// Sweeps whose analyses are all built-in test analyses (`noop`, `sleep`) need no examples:
+    /// their "dataset" is the task spec itself.
     public static func provider(for spec: SweepSpec, sweepDirectory: URL) -> DatasetProvider {
+        if spec.analyses.allSatisfy({ $0.method == .noop || $0.method == .sleep }) {
+            return CoordinatorConfiguration.taskSpecDataset
+        }
         let tokenizerPath = spec.tokenizer.map { resolve($0, against: sweepDirectory) }
         let cache = Mutex<BPETokenizer?>(nil)
         return { task in

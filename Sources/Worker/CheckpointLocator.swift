@@ -1,4 +1,5 @@
 import Foundation
+import NeoX
 import Sweep
 
 /// Why a checkpoint folder could not be found on this worker.
@@ -38,25 +39,12 @@ public enum CheckpointLocator {
             }
             return dir
         case .huggingFaceCache(let root, let repo):
-            let repoDir = base(root).appendingPathComponent("models--" + repo.replacingOccurrences(of: "/", with: "--"))
-            let commit: String
-            if revision.name.count == 40, revision.name.allSatisfy(\.isHexDigit) {
-                commit = revision.name
-            } else {
-                let ref = repoDir.appendingPathComponent("refs").appendingPathComponent(revision.name)
-                guard let text = try? String(contentsOf: ref, encoding: .utf8) else {
-                    throw fail("\(ref.path) is missing: download the revision into the hub cache first")
-                }
-                commit = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                guard commit.count == 40, commit.allSatisfy(\.isHexDigit) else {
-                    throw fail("\(ref.path) does not hold a 40-hex commit")
-                }
+            // One implementation of the hub cache layout: NeoX's ModelLocator (spec/hf-hub.md).
+            do {
+                return try ModelLocator.resolve(.hubCache(root: base(root), repoID: repo, revision: revision.name))
+            } catch {
+                throw fail("\(error)")
             }
-            let dir = repoDir.appendingPathComponent("snapshots").appendingPathComponent(commit)
-            guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw fail("snapshot \(dir.path) does not exist")
-            }
-            return dir
         }
     }
 }
