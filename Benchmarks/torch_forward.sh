@@ -14,10 +14,9 @@ venv="$here/.venv"
 if [[ "${1:-}" == "--setup" ]]; then
     shift
     python3 -m venv "$venv"
-    # The CPU wheel index is extra, so torch's own dependencies still come from PyPI; "+cpu"
-    # builds sort above the plain ones, so the CPU build is chosen. Offline or behind a mirror:
-    # TORCH_INDEX= TORCH_SPEC='torch==2.13.0+cpu' (e.g. from a local PIP_FIND_LINKS wheel).
-    index="${TORCH_INDEX-https://download.pytorch.org/whl/cpu}"
+    # torch and transformers from PyPI. TORCH_INDEX adds an extra wheel index (e.g. a CPU-only
+    # one), TORCH_SPEC pins the requirement (e.g. 'torch==2.13.0+cpu' from a local PIP_FIND_LINKS wheel).
+    index="${TORCH_INDEX-}"
     "$venv/bin/pip" install --quiet ${index:+--extra-index-url "$index"} "${TORCH_SPEC:-torch}" transformers
     "$venv/bin/python" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'
     [[ $# -eq 0 ]] && exit 0
