@@ -8,7 +8,7 @@
 #      tasks, then `status` and `verify`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${CIRCUITSWEEP:-.build/release/circuitsweep}
+bin=$(realpath "${CIRCUITSWEEP:-.build/release/circuitsweep}")
 out=${DEMO_OUT:-demo-out}
 fixtures=$PWD/Tests/Fixtures
 rm -rf "$out"; mkdir -p "$out"
@@ -33,7 +33,9 @@ ln -s "$fixtures/models/neox-tiny-bf16" "$out/sweep/models/neox-tiny/step0"
 ln -s "$fixtures/models/neox-tiny-fp16" "$out/sweep/models/neox-tiny/step1000"
 ln -s "$fixtures/models/neox-tiny" "$out/sweep/models/neox-tiny/step143000"
 cp "$fixtures/examples/neox-tiny.json" "$out/sweep/task-a.json"
-cp "$fixtures/examples/neox-tiny.json" "$out/sweep/task-b.json"
+# task b: the same pairs with clean and corrupted swapped
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [e.update(clean=e["corrupted"], corrupted=e["clean"]) for e in d["examples"]]; json.dump(d, open(sys.argv[2], "w"))' \
+  "$fixtures/examples/neox-tiny.json" "$out/sweep/task-b.json"
 cat > "$out/sweep/sweep.yaml" <<'YAML'
 results: results
 revisions: [step0, step1000, step143000]
@@ -50,8 +52,8 @@ analyses:
 lease: {seconds: 30, heartbeat_seconds: 1}
 YAML
 port=$(( 20000 + RANDOM % 20000 ))
-(cd "$out/sweep" && "$OLDPWD/$bin" plan sweep.yaml)
-(cd "$out/sweep" && exec "$OLDPWD/$bin" coordinator sweep.yaml --bind "tcp://127.0.0.1:$port" > coordinator.log 2>&1) &
+(cd "$out/sweep" && "$bin" plan sweep.yaml)
+(cd "$out/sweep" && exec "$bin" coordinator sweep.yaml --bind "tcp://127.0.0.1:$port" > coordinator.log 2>&1) &
 coordinator=$!
 workers=()
 for i in 1 2; do
