@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "SweepTests", dependencies: [
             "Sweep", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Sweep", "Results", "Circuits", "NeoX"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Sweep", "Results", "Circuits", "NeoX", "ZeroMQ"]),
     ],
     swiftLanguageModes: [.v6]
 )
