@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 @testable import NeoX
 import Tensor
@@ -55,9 +52,6 @@ import Testing
             try writer.write(to: directory.appendingPathComponent("model.safetensors"))
             try config.hfConfigJSON().write(to: directory.appendingPathComponent("config.json"))
         }
-        #if canImport(Glibc)
-        _ = malloc_trim(0)  // hand the writer's freed heap back, so it cannot hide later growth
-        #endif
         let baseline = try #require(ProcessMemory.currentResidentBytes())
         try #require(ProcessMemory.resetPeakResident(), "cannot reset VmHWM")
 
