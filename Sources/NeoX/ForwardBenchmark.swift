@@ -16,7 +16,8 @@ public enum ForwardBenchmark {
         public var medianSeconds: Double
         public var gflops: Double
         /// Peak RSS of the process (`getrusage`) after building the model, before the forwards:
-        /// includes the transient random `NeoXWeights` copied into the model.
+        /// the random `NeoXWeights` are moved into the model tensor by tensor, so this is about
+        /// the weights plus their largest tensor (the embedding).
         public var buildPeakResidentBytes: Int
         /// Peak RSS during the timed forwards only (Linux: `VmHWM` reset after building, which
         /// also resets `getrusage`'s figure); nil where the reset is not possible.

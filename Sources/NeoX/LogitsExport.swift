@@ -102,11 +102,12 @@ public enum LogitsExport {
             loadSeconds: Double(loaded - start) / 1e9, forwardSeconds: Double(done - loaded) / 1e9)
     }
 
-    /// Loads a checkpoint and prepares the model; the loaded `NeoXWeights` are released on return,
-    /// so only the model's own copy stays resident.
+    /// Loads a checkpoint and moves its weights into the model tensor by tensor, so the weights
+    /// are never resident twice.
     @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
     public static func prepareModel(directory: URL) throws -> (model: NeoXModel, contentHash: String) {
         let checkpoint = try NeoXCheckpoint.load(from: directory)
-        return (try NeoXModel(config: checkpoint.config, weights: checkpoint.weights), checkpoint.contentHash)
+        let hash = checkpoint.contentHash
+        return (try NeoXModel(checkpoint: consume checkpoint), hash)
     }
 }

@@ -75,7 +75,7 @@ extension NeoXModel {
     /// A model with random weights for any config (tests, benchmarks).
     public static func random(config: NeoXConfig, seed: UInt64 = 1, scale: Float = 0.02) -> NeoXModel {
         do {
-            return try NeoXModel(config: config, weights: .random(config: config, seed: seed, scale: scale))
+            return try NeoXModel(config: config, consuming: .random(config: config, seed: seed, scale: scale))
         } catch {
             preconditionFailure("random weights always match their config: \(error)")
         }

@@ -46,10 +46,40 @@ public final class NeoXModel: @unchecked Sendable {
     /// All receiver slots including the final residual: L(3H+1) + 1.
     public var receiverSlotCount: Int { config.numLayers * slotsPerLayer + 1 }
 
-    /// Checks every tensor's shape against the config and copies the weights.
+    /// Checks every tensor's shape against the config and copies the weights; the caller keeps
+    /// `weights`, so while this runs (and as long as the caller holds them) the weights are
+    /// resident twice. Prefer `init(checkpoint:)` or `init(config:consuming:)` for full-size models.
     /// - Throws: `NeoXModelError` naming the first tensor whose shape is wrong, or an unsupported
     ///   configuration.
-    public init(config: NeoXConfig, weights: NeoXWeights) throws(NeoXModelError) {
+    public convenience init(config: NeoXConfig, weights: NeoXWeights) throws(NeoXModelError) {
+        var shared = weights  // shares the caller's storage; taking from it frees nothing
+        try self.init(config: config, taking: &shared)
+    }
+
+    /// Checks every tensor's shape and moves the weights into the model: each tensor is copied
+    /// into its `FloatBuffer` and then released, so at most one tensor is resident twice.
+    ///
+    /// The storage is only freed if the caller gives up every other reference to it, e.g.
+    /// `NeoXModel(config: config, consuming: consume weights)`.
+    /// - Throws: `NeoXModelError` naming the first tensor whose shape is wrong, or an unsupported
+    ///   configuration.
+    public convenience init(config: NeoXConfig, consuming weights: consuming NeoXWeights) throws(NeoXModelError) {
+        try self.init(config: config, taking: &weights)
+    }
+
+    /// Prepares the model of a loaded checkpoint, releasing its weights tensor by tensor (see
+    /// `init(config:consuming:)`). Read `contentHash` or other fields before, and pass
+    /// `consume checkpoint` so no second reference keeps the weights alive.
+    /// - Throws: `NeoXModelError` if a tensor does not fit the config.
+    public convenience init(checkpoint: consuming NeoXCheckpoint) throws(NeoXModelError) {
+        let config = checkpoint.config
+        try self.init(config: config, taking: &checkpoint.weights)
+    }
+
+    /// Moves the tensors out of `weights` one at a time (each slot is left empty), copying each
+    /// into a `FloatBuffer`; a source tensor is freed as soon as its copy exists, unless someone
+    /// else still references its storage.
+    init(config: NeoXConfig, taking weights: inout NeoXWeights) throws(NeoXModelError) {
         let d = config.hiddenSize, h = config.numHeads, v = config.vocabSize, f = config.intermediateSize
         guard config.hiddenAct == "gelu" else { throw .unsupported("hidden_act \(config.hiddenAct); only exact-erf gelu") }
         guard h > 0, d % h == 0 else { throw .unsupported("hidden_size \(d) not divisible by num_attention_heads \(h)") }
@@ -59,35 +89,38 @@ public final class NeoXModel: @unchecked Sendable {
         guard weights.layers.count == config.numLayers else {
             throw .shapeMismatch(tensor: "gpt_neox.layers", expected: [config.numLayers], actual: [weights.layers.count])
         }
-        func take(_ t: Tensor, _ name: String, _ shape: [Int]) throws(NeoXModelError) -> FloatBuffer {
-            guard t.shape == shape else { throw .shapeMismatch(tensor: name, expected: shape, actual: t.shape) }
-            let buffer = FloatBuffer(count: t.count)
-            t.storage.withUnsafeBufferPointer { src in
-                if let base = src.baseAddress { buffer.pointer.update(from: base, count: t.count) }
+        func take(_ slot: inout Tensor, _ name: String, _ shape: [Int]) throws(NeoXModelError) -> FloatBuffer {
+            guard slot.shape == shape else { throw .shapeMismatch(tensor: name, expected: shape, actual: slot.shape) }
+            var source = Tensor(zeros: [0])
+            swap(&source, &slot)
+            let buffer = FloatBuffer(count: source.count)
+            source.storage.withUnsafeBufferPointer { src in
+                if let base = src.baseAddress { buffer.pointer.update(from: base, count: src.count) }
             }
-            return buffer
+            return buffer  // `source` is released here
         }
         self.config = config
-        embedIn = try take(weights.embedIn, "gpt_neox.embed_in.weight", [v, d])
-        embedOut = try take(weights.embedOut, "embed_out.weight", [v, d])
-        finalNormWeight = try take(weights.finalLayerNormWeight, "gpt_neox.final_layer_norm.weight", [d])
-        finalNormBias = try take(weights.finalLayerNormBias, "gpt_neox.final_layer_norm.bias", [d])
+        embedIn = try take(&weights.embedIn, "gpt_neox.embed_in.weight", [v, d])
+        embedOut = try take(&weights.embedOut, "embed_out.weight", [v, d])
+        finalNormWeight = try take(&weights.finalLayerNormWeight, "gpt_neox.final_layer_norm.weight", [d])
+        finalNormBias = try take(&weights.finalLayerNormBias, "gpt_neox.final_layer_norm.bias", [d])
         var prepared: [PreparedLayer] = []
-        for (l, w) in weights.layers.enumerated() {
+        prepared.reserveCapacity(config.numLayers)
+        for l in 0..<config.numLayers {
             let p = "gpt_neox.layers.\(l)."
             prepared.append(PreparedLayer(
-                inputNormWeight: try take(w.inputLayerNormWeight, p + "input_layernorm.weight", [d]),
-                inputNormBias: try take(w.inputLayerNormBias, p + "input_layernorm.bias", [d]),
-                postAttentionNormWeight: try take(w.postAttentionLayerNormWeight, p + "post_attention_layernorm.weight", [d]),
-                postAttentionNormBias: try take(w.postAttentionLayerNormBias, p + "post_attention_layernorm.bias", [d]),
-                qkvWeight: try take(w.qkvWeight, p + "attention.query_key_value.weight", [3 * d, d]),
-                qkvBias: try take(w.qkvBias, p + "attention.query_key_value.bias", [3 * d]),
-                denseWeight: try take(w.denseWeight, p + "attention.dense.weight", [d, d]),
-                denseBias: try take(w.denseBias, p + "attention.dense.bias", [d]),
-                mlpInWeight: try take(w.mlpInWeight, p + "mlp.dense_h_to_4h.weight", [f, d]),
-                mlpInBias: try take(w.mlpInBias, p + "mlp.dense_h_to_4h.bias", [f]),
-                mlpOutWeight: try take(w.mlpOutWeight, p + "mlp.dense_4h_to_h.weight", [d, f]),
-                mlpOutBias: try take(w.mlpOutBias, p + "mlp.dense_4h_to_h.bias", [d])))
+                inputNormWeight: try take(&weights.layers[l].inputLayerNormWeight, p + "input_layernorm.weight", [d]),
+                inputNormBias: try take(&weights.layers[l].inputLayerNormBias, p + "input_layernorm.bias", [d]),
+                postAttentionNormWeight: try take(&weights.layers[l].postAttentionLayerNormWeight, p + "post_attention_layernorm.weight", [d]),
+                postAttentionNormBias: try take(&weights.layers[l].postAttentionLayerNormBias, p + "post_attention_layernorm.bias", [d]),
+                qkvWeight: try take(&weights.layers[l].qkvWeight, p + "attention.query_key_value.weight", [3 * d, d]),
+                qkvBias: try take(&weights.layers[l].qkvBias, p + "attention.query_key_value.bias", [3 * d]),
+                denseWeight: try take(&weights.layers[l].denseWeight, p + "attention.dense.weight", [d, d]),
+                denseBias: try take(&weights.layers[l].denseBias, p + "attention.dense.bias", [d]),
+                mlpInWeight: try take(&weights.layers[l].mlpInWeight, p + "mlp.dense_h_to_4h.weight", [f, d]),
+                mlpInBias: try take(&weights.layers[l].mlpInBias, p + "mlp.dense_h_to_4h.bias", [f]),
+                mlpOutWeight: try take(&weights.layers[l].mlpOutWeight, p + "mlp.dense_4h_to_h.weight", [d, f]),
+                mlpOutBias: try take(&weights.layers[l].mlpOutBias, p + "mlp.dense_4h_to_h.bias", [d])))
         }
         layers = prepared
         rotary = RotaryTable(rotaryDims: config.rotaryDims, base: config.rotaryBase,

@@ -65,6 +65,16 @@ public enum CopyScores {
         config: NeoXConfig, weights: NeoXWeights, sequences: [[Int]], sites: [Site],
         topK: Int = 5, residuals: ResidualSource
     ) throws -> (copy: HeadScoreGrid, negative: HeadScoreGrid) {
+        try bothSigns(weights: ScoreWeights(config: config, weights: weights), sequences: sequences, sites: sites,
+                      topK: topK, residuals: residuals)
+    }
+
+    /// `bothSigns` reading the weights through `weights` (HF weights or a prepared model).
+    static func bothSigns(
+        weights: ScoreWeights, sequences: [[Int]], sites: [Site],
+        topK: Int = 5, residuals: ResidualSource
+    ) throws -> (copy: HeadScoreGrid, negative: HeadScoreGrid) {
+        let config = weights.config
         let d = config.hiddenSize, dh = config.headDim, vocab = config.vocabSize
         guard !sites.isEmpty else { throw HeadScoreError.badInput("no copy-score sites") }
         // Residual rows at the sites, and the token each should copy.
@@ -89,13 +99,15 @@ public enum CopyScores {
         }
         let ov = OVCircuit(config: config, weights: weights)
         // b_final·W_Uᵀ: the folded unembedding bias, one value per token.
-        let bias = BLAS.matmul(try weights.finalLayerNormBias.reshaped([1, d]), .none, weights.embedOut, .transposed)
-        let finalGain = weights.finalLayerNormWeight.storage
+        // The one whole-tensor read (a transient copy when reading from a model).
+        let unembedding = weights.tensor(.embedOut)
+        let bias = BLAS.matmul(try weights.tensor(.finalNormBias).reshaped([1, d]), .none, unembedding, .transposed)
+        let finalGain = weights.tensor(.finalNormWeight).storage
         var copy = HeadScoreGrid(layers: config.numLayers, heads: config.numHeads)
         var negative = copy
         for l in 0..<config.numLayers {
             var scaled = rows
-            let gain = weights.layers[l].inputLayerNormWeight.storage
+            let gain = weights.tensor(.inputNormWeight(l)).storage
             for r in 0..<sites.count {
                 for c in 0..<d { scaled.storage[r * d + c] *= gain[c] }
             }
@@ -110,7 +122,7 @@ public enum CopyScores {
                     mean /= Float(d)
                     for o in 0..<d { projected.storage[c * d + o] = (output.storage[o * dh + c] - mean) * finalGain[o] }
                 }
-                let unembed = BLAS.matmul(projected, .none, weights.embedOut, .transposed)   // [dh, V]
+                let unembed = BLAS.matmul(projected, .none, unembedding, .transposed)   // [dh, V]
                 let logits = BLAS.matmul(values, .none, unembed, .none)                      // [N, V]
                 var hits = 0, negativeHits = 0
                 for r in 0..<sites.count {

@@ -23,24 +23,21 @@ public struct HeadScorer: Sendable {
     }
 
     public let config: NeoXConfig
-    public let weights: NeoXWeights
     public let model: NeoXModel
     public let options: Options
 
-    /// Prepares a forward model from the weights (a second copy of them).
+    /// Prepares a forward model from the weights; the caller keeps `weights`, so they are held
+    /// twice while both live. Callers that can give the weights up use `init(model:options:)`
+    /// with `NeoXModel(checkpoint:)`.
     /// - Throws: `NeoXModelError` if the weights do not fit the config.
     public init(config: NeoXConfig, weights: NeoXWeights, options: Options = Options()) throws {
-        self.config = config
-        self.weights = weights
-        self.model = try NeoXModel(config: config, weights: weights)
-        self.options = options
+        self.init(model: try NeoXModel(config: config, weights: weights), options: options)
     }
 
-    /// Reuses an already prepared forward model of the same weights (no second copy); `model`
-    /// MUST have been built from `weights`.
-    public init(model: NeoXModel, weights: NeoXWeights, options: Options = Options()) {
+    /// Scores a prepared model; every score, including the weight-based ones, reads the model's
+    /// own buffers, so the weights are held once.
+    public init(model: NeoXModel, options: Options = Options()) {
         self.config = model.config
-        self.weights = weights
         self.model = model
         self.options = options
     }
@@ -76,7 +73,7 @@ public struct HeadScorer: Sendable {
         }
         if wanted.contains(.successor) {
             guard let tokenizer else { throw HeadScoreError.badInput("the successor score needs a tokenizer") }
-            result[.successor] = try SuccessorScores.scores(config: config, weights: weights, tokenizer: tokenizer)
+            result[.successor] = try SuccessorScores.scores(model: model, tokenizer: tokenizer)
         }
         if !wanted.isDisjoint(with: [.copy, .negativeCopy]) {
             guard let tokenizer else { throw HeadScoreError.badInput("the copy score needs a tokenizer (IOI prompts)") }
@@ -93,7 +90,7 @@ public struct HeadScorer: Sendable {
                 guard let cached = residuals[tokens] else { throw HeadScoreError.badInput("no residual for a copy-score prompt") }
                 return cached
             }
-            let both = try CopyScores.bothSigns(config: config, weights: weights, sequences: sequences, sites: sites, residuals: residual)
+            let both = try CopyScores.bothSigns(weights: ScoreWeights(model: model), sequences: sequences, sites: sites, residuals: residual)
             if wanted.contains(.copy) { result[.copy] = both.copy }
             if wanted.contains(.negativeCopy) { result[.negativeCopy] = both.negative }
         }

@@ -7,22 +7,19 @@ import Tensor
 /// j = 0, 1, 2 for q, k, v; `attention.dense` columns h·dh ..< (h+1)·dh belong to head h).
 struct OVCircuit {
     let config: NeoXConfig
-    let weights: NeoXWeights
+    let weights: ScoreWeights
 
     var d: Int { config.hiddenSize }
     var dh: Int { config.headDim }
 
     /// W_V of head h as [dh, d] (rows of the fused matrix).
     func valueWeight(layer l: Int, head h: Int) -> Tensor {
-        let qkv = weights.layers[l].qkvWeight
-        let start = (h * 3 * dh + 2 * dh) * d
-        // Slicing an in-bounds block of a validated tensor cannot fail.
-        return (try? Tensor(shape: [dh, d], elements: qkv.storage[start..<(start + dh * d)])) ?? Tensor(zeros: [dh, d])
+        weights.block(.qkvWeight(l), start: (h * 3 * dh + 2 * dh) * d, shape: [dh, d])
     }
 
     /// W_O of head h as [d, dh] (columns of `attention.dense`).
     func outputWeight(layer l: Int, head h: Int) -> Tensor {
-        let dense = weights.layers[l].denseWeight
+        let dense = weights.tensor(.denseWeight(l))
         var out = Tensor(zeros: [d, dh])
         for o in 0..<d {
             for c in 0..<dh { out.storage[o * dh + c] = dense.storage[o * d + h * dh + c] }
@@ -38,29 +35,137 @@ struct OVCircuit {
 
     /// Block 0's MLP on raw rows (no LayerNorm): W_out·gelu(W_in·x + b_in) + b_out, exact-erf GELU.
     func mlp0(_ input: Tensor) -> Tensor {
-        let layer = weights.layers[0]
-        var hidden = BLAS.matmul(input, .none, layer.mlpInWeight, .transposed)
+        let mlpInBias = weights.tensor(.mlpInBias(0)), mlpOutBias = weights.tensor(.mlpOutBias(0))
+        var hidden = BLAS.matmul(input, .none, weights.tensor(.mlpInWeight(0)), .transposed)
         let f = config.intermediateSize
         for r in 0..<input.shape[0] {
             for j in 0..<f {
-                let x = Double(hidden.storage[r * f + j] + layer.mlpInBias.storage[j])
+                let x = Double(hidden.storage[r * f + j] + mlpInBias.storage[j])
                 hidden.storage[r * f + j] = Float(0.5 * x * (1 + erf(x / 2.0.squareRoot())))
             }
         }
-        var out = BLAS.matmul(hidden, .none, layer.mlpOutWeight, .transposed)
+        var out = BLAS.matmul(hidden, .none, weights.tensor(.mlpOutWeight(0)), .transposed)
         for r in 0..<input.shape[0] {
-            for c in 0..<d { out.storage[r * d + c] += layer.mlpOutBias.storage[c] }
+            for c in 0..<d { out.storage[r * d + c] += mlpOutBias.storage[c] }
+        }
+        return out
+    }
+}
+
+/// Read access to the weights the weight-based head scores need, from HF-layout `NeoXWeights` or
+/// from a prepared `NeoXModel` (whose buffers hold the same HF-layout values), so a caller that
+/// keeps only the model never needs a second resident copy of the weights.
+///
+/// From a model, `tensor(_:)` copies one tensor (transient; callers hoist it out of loops), and
+/// `block` and `rows` copy only the elements asked for.
+struct ScoreWeights {
+    enum Part {
+        case embedIn, embedOut, finalNormWeight, finalNormBias
+        case inputNormWeight(Int), qkvWeight(Int), denseWeight(Int)
+        case mlpInWeight(Int), mlpInBias(Int), mlpOutWeight(Int), mlpOutBias(Int)
+    }
+
+    private enum Source {
+        case weights(NeoXWeights)
+        case model(NeoXModel)
+    }
+
+    private let source: Source
+    let config: NeoXConfig
+
+    init(config: NeoXConfig, weights: NeoXWeights) {
+        self.config = config
+        source = .weights(weights)
+    }
+
+    init(model: NeoXModel) {
+        config = model.config
+        source = .model(model)
+    }
+
+    /// The shape of `part` (HF layout).
+    func shape(_ part: Part) -> [Int] {
+        let d = config.hiddenSize, f = config.intermediateSize, v = config.vocabSize
+        return switch part {
+        case .embedIn, .embedOut: [v, d]
+        case .finalNormWeight, .finalNormBias, .inputNormWeight, .mlpOutBias: [d]
+        case .qkvWeight: [3 * d, d]
+        case .denseWeight: [d, d]
+        case .mlpInWeight: [f, d]
+        case .mlpInBias: [f]
+        case .mlpOutWeight: [d, f]
+        }
+    }
+
+    /// The whole tensor (a copy when read from a model).
+    func tensor(_ part: Part) -> Tensor {
+        switch source {
+        case let .weights(weights):
+            return switch part {
+            case .embedIn: weights.embedIn
+            case .embedOut: weights.embedOut
+            case .finalNormWeight: weights.finalLayerNormWeight
+            case .finalNormBias: weights.finalLayerNormBias
+            case let .inputNormWeight(l): weights.layers[l].inputLayerNormWeight
+            case let .qkvWeight(l): weights.layers[l].qkvWeight
+            case let .denseWeight(l): weights.layers[l].denseWeight
+            case let .mlpInWeight(l): weights.layers[l].mlpInWeight
+            case let .mlpInBias(l): weights.layers[l].mlpInBias
+            case let .mlpOutWeight(l): weights.layers[l].mlpOutWeight
+            case let .mlpOutBias(l): weights.layers[l].mlpOutBias
+            }
+        case .model:
+            let shape = shape(part)
+            return block(part, start: 0, shape: shape)
+        }
+    }
+
+    /// `shape.product` consecutive elements of `part` from flat offset `start`, as a tensor.
+    func block(_ part: Part, start: Int, shape: [Int]) -> Tensor {
+        let count = shape.reduce(1, *)
+        precondition(start >= 0 && start + count <= self.shape(part).reduce(1, *), "block outside \(part)")
+        var out = Tensor(zeros: shape)
+        switch source {
+        case let .weights(weights):
+            let whole = tensor(part)
+            out.storage.withUnsafeMutableBufferPointer { dst in
+                whole.storage.withUnsafeBufferPointer { src in
+                    if let to = dst.baseAddress, let from = src.baseAddress { to.update(from: from + start, count: count) }
+                }
+            }
+        case let .model(model):
+            let buffer = Self.buffer(part, of: model)
+            out.storage.withUnsafeMutableBufferPointer { dst in
+                if let to = dst.baseAddress { to.update(from: buffer.pointer + start, count: count) }
+            }
         }
         return out
     }
 
-    /// Rows `ids` of a [V, d] matrix as [n, d].
-    static func rows(_ ids: [Int], of matrix: Tensor) -> Tensor {
-        let d = matrix.shape[1]
+    /// Rows `ids` of the [V, d] matrix `part` as [n, d].
+    func rows(_ ids: [Int], of part: Part) -> Tensor {
+        let d = shape(part)[1]
         var out = Tensor(zeros: [ids.count, d])
         for (r, id) in ids.enumerated() {
-            for c in 0..<d { out.storage[r * d + c] = matrix.storage[id * d + c] }
+            let row = block(part, start: id * d, shape: [d])
+            for c in 0..<d { out.storage[r * d + c] = row.storage[c] }
         }
         return out
+    }
+
+    private static func buffer(_ part: Part, of model: NeoXModel) -> FloatBuffer {
+        switch part {
+        case .embedIn: model.embedIn
+        case .embedOut: model.embedOut
+        case .finalNormWeight: model.finalNormWeight
+        case .finalNormBias: model.finalNormBias
+        case let .inputNormWeight(l): model.layers[l].inputNormWeight
+        case let .qkvWeight(l): model.layers[l].qkvWeight
+        case let .denseWeight(l): model.layers[l].denseWeight
+        case let .mlpInWeight(l): model.layers[l].mlpInWeight
+        case let .mlpInBias(l): model.layers[l].mlpInBias
+        case let .mlpOutWeight(l): model.layers[l].mlpOutWeight
+        case let .mlpOutBias(l): model.layers[l].mlpOutBias
+        }
     }
 }

@@ -83,6 +83,16 @@ public enum SuccessorScores {
     }
 
     static func scores(config: NeoXConfig, weights: NeoXWeights, lists: [ResolvedList]) throws -> HeadScoreGrid {
+        try scores(weights: ScoreWeights(config: config, weights: weights), lists: lists)
+    }
+
+    /// The [L, H] successor scores of a prepared model (reads its buffers; no second copy).
+    static func scores(model: NeoXModel, tokenizer: BPETokenizer) throws -> HeadScoreGrid {
+        try scores(weights: ScoreWeights(model: model), lists: resolve(tokenizer: tokenizer, vocabSize: model.config.vocabSize))
+    }
+
+    static func scores(weights: ScoreWeights, lists: [ResolvedList]) throws -> HeadScoreGrid {
+        let config = weights.config
         let usable = lists.filter { !$0.pairs.isEmpty }
         let pairCount = usable.reduce(0) { $0 + $1.pairs.count }
         guard pairCount >= 10 else { throw HeadScoreError.notEnoughTokens(what: "successor pairs", found: pairCount, needed: 10) }
@@ -91,7 +101,7 @@ public enum SuccessorScores {
         let prepared = usable.map { list -> (list: ResolvedList, index: [Int: Int], input: Tensor, unembed: Tensor) in
             let tokens = list.tokens
             let index = Dictionary(tokens.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
-            return (list, index, ov.mlp0(OVCircuit.rows(tokens, of: weights.embedIn)), OVCircuit.rows(tokens, of: weights.embedOut))
+            return (list, index, ov.mlp0(weights.rows(tokens, of: .embedIn)), weights.rows(tokens, of: .embedOut))
         }
         var grid = HeadScoreGrid(layers: config.numLayers, heads: config.numHeads)
         for l in 0..<config.numLayers {

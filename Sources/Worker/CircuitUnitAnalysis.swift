@@ -16,7 +16,9 @@ import Tokenizer
 public final class CircuitUnitAnalysis: UnitAnalysis {
     private struct Loaded {
         var directory: URL
-        var checkpoint: NeoXCheckpoint
+        var config: NeoXConfig
+        var contentHash: String
+        /// The only copy of the weights: the checkpoint's tensors were moved into it.
         var model: NeoXModel
     }
 
@@ -63,8 +65,8 @@ public final class CircuitUnitAnalysis: UnitAnalysis {
 
         let source = "dataset \(assignment.datasetHash.prefix(12)) of task \(assignment.task.name)"
         let examples = try TaskExamples.decode(Data(work.dataset), file: source)
-        try examples.validate(vocabularySize: current.checkpoint.config.vocabSize,
-                              contextLength: current.checkpoint.config.maxPositionEmbeddings, file: source)
+        try examples.validate(vocabularySize: current.config.vocabSize,
+                              contextLength: current.config.maxPositionEmbeddings, file: source)
         let settings = Self.settings(for: assignment.analysis, batchSize: batchSize)
         let outcome = try CircuitUnit.run(model: current.model, examples: examples, settings: settings)
         if work.cancellation.isCancelled { throw UnitCancelled() }
@@ -74,8 +76,8 @@ public final class CircuitUnitAnalysis: UnitAnalysis {
         let step = PythiaRevision.step(of: assignment.revision.name)
         let identity = UnitIdentity(
             unitID: assignment.unit.hex, model: assignment.model.name, revision: assignment.revision.name,
-            task: assignment.task.name, parameterCount: ForwardBenchmark.parameterCount(current.checkpoint.config),
-            checkpointSHA256: current.checkpoint.contentHash, trainingStep: step,
+            task: assignment.task.name, parameterCount: ForwardBenchmark.parameterCount(current.config),
+            checkpointSHA256: current.contentHash, trainingStep: step,
             tokensSeen: step.map { $0 * PythiaRevision.tokensPerStep }, datasetHash: assignment.datasetHash)
         var result = outcome.unitResult(identity: identity, provenance: provenance, settings: settings)
 
@@ -84,7 +86,7 @@ public final class CircuitUnitAnalysis: UnitAnalysis {
             let headStart = clock.now
             let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
             let tokenizer = FileManager.default.fileExists(atPath: tokenizerURL.path) ? try BPETokenizer(contentsOf: tokenizerURL) : nil
-            let scorer = HeadScorer(model: current.model, weights: current.checkpoint.weights)
+            let scorer = HeadScorer(model: current.model)
             for (kind, grid) in try scorer.scores(kinds, tokenizer: tokenizer) {
                 result.headScores[kind.rawValue] = HeadScores(layers: grid.layers, heads: grid.heads, values: grid.values.map(Float.init))
             }
@@ -97,8 +99,9 @@ public final class CircuitUnitAnalysis: UnitAnalysis {
         if let loaded, loaded.directory == directory { return loaded }
         loaded = nil  // free the previous checkpoint before loading the next
         let checkpoint = try NeoXCheckpoint.load(from: directory)
-        let model = try NeoXModel(config: checkpoint.config, weights: checkpoint.weights)
-        let fresh = Loaded(directory: directory, checkpoint: checkpoint, model: model)
+        let config = checkpoint.config, contentHash = checkpoint.contentHash
+        let model = try NeoXModel(checkpoint: consume checkpoint)
+        let fresh = Loaded(directory: directory, config: config, contentHash: contentHash, model: model)
         loaded = fresh
         return fresh
     }

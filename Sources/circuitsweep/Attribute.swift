@@ -111,12 +111,13 @@ struct Attribute: ParsableCommand {
         let loadStart = clock.now
         let directory = try location.resolveDirectory()
         let checkpoint = try NeoXCheckpoint.load(from: directory)
-        let model = try NeoXModel(config: checkpoint.config, weights: checkpoint.weights)
+        let config = checkpoint.config, contentHash = checkpoint.contentHash
+        let model = try NeoXModel(checkpoint: consume checkpoint)
         let loadTime = clock.now - loadStart
         let examplesURL = URL(fileURLWithPath: examples)
         let taskExamples = try TaskExamples.load(from: examplesURL)
-        try taskExamples.validate(vocabularySize: checkpoint.config.vocabSize,
-                                  contextLength: checkpoint.config.maxPositionEmbeddings, file: examplesURL.path)
+        try taskExamples.validate(vocabularySize: config.vocabSize,
+                                  contextLength: config.maxPositionEmbeddings, file: examplesURL.path)
         let bar = TerminalProgress()
         let outcome = try CircuitUnit.run(model: model, examples: taskExamples, settings: settings) { event in
             switch event {
@@ -135,7 +136,7 @@ struct Attribute: ParsableCommand {
         let identity = UnitIdentity(
             unitID: "cli-" + String(datasetHash.prefix(12)), model: directory.lastPathComponent,
             revision: location.revision ?? "main", task: examplesURL.deletingPathExtension().lastPathComponent,
-            parameterCount: ForwardBenchmark.parameterCount(checkpoint.config), checkpointSHA256: checkpoint.contentHash,
+            parameterCount: ForwardBenchmark.parameterCount(config), checkpointSHA256: contentHash,
             trainingStep: location.revision.flatMap(PythiaRevision.step(of:)), datasetHash: datasetHash)
         var provenance = Provenance(softwareVersion: CircuitSweepVersion.string, host: ProcessInfo.processInfo.hostName)
         provenance.timings["load"] = Double(loadTime.components.seconds) + Double(loadTime.components.attoseconds) * 1e-18

@@ -49,17 +49,18 @@ struct Heads: ParsableCommand {
         let bpe = FileManager.default.fileExists(atPath: tokenizerURL.path) ? try BPETokenizer(contentsOf: tokenizerURL) : nil
         var options = HeadScorer.Options()
         options.repeatedTokenSeed = seed
-        let scorer = try HeadScorer(config: checkpoint.config, weights: checkpoint.weights, options: options)
+        let contentHash = checkpoint.contentHash
+        let scorer = HeadScorer(model: try NeoXModel(checkpoint: consume checkpoint), options: options)
         let started = Date()
         let grids = try scorer.scores(kinds, tokenizer: bpe)
         let seconds = Date().timeIntervalSince(started)
         let revisionName = location.revision ?? "local"
-        let identityText = ["heads", checkpoint.contentHash, revisionName, kinds.map(\.rawValue).sorted().joined(separator: ","),
+        let identityText = ["heads", contentHash, revisionName, kinds.map(\.rawValue).sorted().joined(separator: ","),
                             "seed=\(seed)", bpe?.sha256 ?? "no-tokenizer"].joined(separator: "|")
         let unitID = Digest.sha256Hex(Data(identityText.utf8))
         if out.hasSuffix(".json") {
             let report = HeadsReport(
-                model: directory.path, revision: revisionName, checkpointSHA256: checkpoint.contentHash, unitID: unitID,
+                model: directory.path, revision: revisionName, checkpointSHA256: contentHash, unitID: unitID,
                 tokenizerSHA256: bpe?.sha256, seed: seed, seconds: seconds,
                 scores: Dictionary(uniqueKeysWithValues: grids.map { ($0.key.rawValue, $0.value.rows) }))
             let encoder = JSONEncoder()
@@ -68,7 +69,7 @@ struct Heads: ParsableCommand {
         } else {
             let result = UnitResult(
                 identity: UnitIdentity(unitID: unitID, model: directory.lastPathComponent, revision: revisionName, task: "heads",
-                                       checkpointSHA256: checkpoint.contentHash),
+                                       checkpointSHA256: contentHash),
                 provenance: Provenance(softwareVersion: CircuitSweepVersion.string, host: ProcessInfo.processInfo.hostName,
                                        timings: ["heads_seconds": seconds]),
                 numerics: Numerics(dtype: "float32", flags: ["fp32_forward", "copy_score_fold_ln_emulated"]),

@@ -35,6 +35,6 @@ enum NumericFixtures {
     /// Loads a fixture folder under `models/` with the production loader and prepares it.
     static func model(_ name: String) throws -> NeoXModel {
         let checkpoint = try NeoXCheckpoint.load(from: root.appendingPathComponent("models/\(name)"), hashContent: false)
-        return try NeoXModel(config: checkpoint.config, weights: checkpoint.weights)
+        return try NeoXModel(checkpoint: consume checkpoint)
     }
 }

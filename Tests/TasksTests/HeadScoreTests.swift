@@ -58,6 +58,32 @@ import Tensor
         #expect(scores.duplicateToken[1, 0] < 0.05)
     }
 
+    /// The weight-based scores read from a prepared model's buffers equal those read from the
+    /// HF weights it was built from (the worker keeps only the model).
+    @Test func weightScoresFromTheModelEqualThoseFromTheWeights() throws {
+        let config = NeoXConfig(vocabSize: 512, hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 256,
+                                maxPositionEmbeddings: 256)
+        let weights = NeoXWeights.random(config: config, seed: 5, scale: 0.3)
+        let model = try NeoXModel(config: config, weights: weights)
+        let fromWeights = ScoreWeights(config: config, weights: weights), fromModel = ScoreWeights(model: model)
+        let parts: [ScoreWeights.Part] = [.embedIn, .embedOut, .finalNormWeight, .finalNormBias, .inputNormWeight(1),
+                                          .qkvWeight(1), .denseWeight(0), .mlpInWeight(0), .mlpInBias(0),
+                                          .mlpOutWeight(0), .mlpOutBias(0)]
+        for part in parts { #expect(fromModel.tensor(part) == fromWeights.tensor(part), "\(part)") }
+        let ids = [3, 500, 17]
+        #expect(fromModel.rows(ids, of: .embedOut) == fromWeights.rows(ids, of: .embedOut))
+        let lists = [SuccessorScores.ResolvedList(ids: Array(0..<12), cyclic: true)]
+        #expect(try SuccessorScores.scores(weights: fromModel, lists: lists) == SuccessorScores.scores(weights: fromWeights, lists: lists))
+        let sequences = [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]
+        let sites = (0..<2).flatMap { s in [0, 2, 4].map { CopyScores.Site(sequence: s, position: $0) } }
+        let residual: CopyScores.ResidualSource = { tokens in
+            try model.hiddenStates(inputIds: [tokens]).residuals[1].reshaped([tokens.count, config.hiddenSize])
+        }
+        let a = try CopyScores.bothSigns(weights: fromModel, sequences: sequences, sites: sites, residuals: residual)
+        let b = try CopyScores.bothSigns(weights: fromWeights, sequences: sequences, sites: sites, residuals: residual)
+        #expect(a.copy == b.copy && a.negative == b.negative)
+    }
+
     @Test func randomModelScoresNearChance() throws {
         let config = NeoXConfig(vocabSize: 512, hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 256,
                                 maxPositionEmbeddings: 256)

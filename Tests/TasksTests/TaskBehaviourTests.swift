@@ -96,7 +96,7 @@ import Tensor
         #expect(scores[.successor]?.values.allSatisfy { $0 < 0.2 } == true)
         #expect(scores[.copy]?.values.allSatisfy { $0 < 20 } == true)
         // Reusing a prepared model gives the same scores.
-        let reused = HeadScorer(model: scorer.model, weights: weights, options: options)
+        let reused = HeadScorer(model: scorer.model, options: options)
         #expect(try reused.scores([.induction, .successor], tokenizer: tokenizer)[.induction] == scores[.induction])
     }
 }
