@@ -68,14 +68,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Fixture readers shared by the test targets (through the production loaders).
+        .target(name: "FixtureSupport", dependencies: ["NeoX", "Tensor"], path: "Tests/FixtureSupport"),
+
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "NeoXTests", dependencies: [
+        .testTarget(name: "NeoXTests", dependencies: ["FixtureSupport", 
             "NeoX", "Tensor", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
-        .testTarget(name: "CircuitsTests", dependencies: ["Circuits", "NeoX", "Tensor"]),
+        .testTarget(name: "CircuitsTests", dependencies: ["FixtureSupport", "Circuits", "NeoX", "Tensor"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizer", "NeoX", "Circuits"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "HDF5"]),
         .testTarget(name: "SweepTests", dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import FixtureSupport
 import Testing
 import NeoX
 @testable import Circuits

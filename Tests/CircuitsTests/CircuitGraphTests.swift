@@ -1,11 +1,12 @@
 import Foundation
+import FixtureSupport
 import Testing
 @testable import Circuits
 
 @Suite struct CircuitGraphTests {
     @Test(arguments: [("neox-tiny", 2, 4, true), ("neox-small-seq", 3, 4, false)])
     func edgeNamesOrderAndIndicesMatchReference(model: String, layers: Int, heads: Int, parallel: Bool) throws {
-        let reference = try #require(try Fixtures.json("eap/\(model)/edges.json") as? [String: Any])
+        let reference = try #require(try NumericFixtures.json("eap/\(model)/edges.json") as? [String: Any])
         let graph = CircuitGraph(layers: layers, heads: heads, parallelResidual: parallel)
         let names = try #require(reference["edges"] as? [String])
         let matrixIndex = try #require(reference["matrix_index"] as? [[Int]])

@@ -1,4 +1,5 @@
 import Foundation
+import FixtureSupport
 import Testing
 @testable import Circuits
 
@@ -11,9 +12,9 @@ import Testing
     @Test(arguments: 0..<2)
     func greedyAndTopNMatchReferenceMasksAndCounts(model: Int) throws {
         let (name, graph) = Self.models[model]
-        let scores = try #require(try FixtureTensors("eap/\(name)/scores.safetensors").floats("eap_ig_inputs_30"))
-        let expected = try FixtureTensors("eap/\(name)/circuits.safetensors")
-        let json = try #require(try Fixtures.json("eap/\(name)/circuits.json") as? [String: Any])
+        let scores = NumericFixtures.floats(try #require(try NumericFixtures.safetensors("eap/\(name)/scores.safetensors")["eap_ig_inputs_30"]))
+        let expected = try NumericFixtures.safetensors("eap/\(name)/circuits.safetensors")
+        let json = try #require(try NumericFixtures.json("eap/\(name)/circuits.json") as? [String: Any])
         let cases = try #require(json["cases"] as? [[String: Any]])
         #expect(cases.count == 6)
         for testCase in cases {
@@ -21,8 +22,8 @@ import Testing
             let selection: CircuitSelection = key.hasPrefix("greedy") ? .greedy : .topN
             let n = try #require(testCase["n_requested"] as? Int)
             let circuit = graph.selectCircuit(selection, edgeCount: n, scores: scores)
-            #expect(circuit.edges == expected.bools("\(key)_edges"), "\(name) \(key) edges")
-            #expect(circuit.nodes == expected.bools("\(key)_nodes"), "\(name) \(key) nodes")
+            #expect(circuit.edges == expected["\(key)_edges"].map(NumericFixtures.bools), "\(name) \(key) edges")
+            #expect(circuit.nodes == expected["\(key)_nodes"].map(NumericFixtures.bools), "\(name) \(key) nodes")
             #expect(circuit.edgeCount == testCase["n_edges_after_prune"] as? Int, "\(name) \(key)")
             #expect(circuit.nodeCount == testCase["n_nodes_after_prune"] as? Int, "\(name) \(key)")
             #expect(circuit.edgeNames == testCase["edges_in_circuit"] as? [String], "\(name) \(key)")
@@ -32,11 +33,11 @@ import Testing
     @Test(arguments: 0..<2)
     func probDiffGreedyMatchesReference(model: Int) throws {
         let (name, graph) = Self.models[model]
-        let scores = try #require(try FixtureTensors("eap/\(name)/scores.safetensors").floats("probdiff_eap_ig_inputs_5"))
-        let expected = try FixtureTensors("eap/\(name)/circuits.safetensors")
+        let scores = NumericFixtures.floats(try #require(try NumericFixtures.safetensors("eap/\(name)/scores.safetensors")["probdiff_eap_ig_inputs_5"]))
+        let expected = try NumericFixtures.safetensors("eap/\(name)/circuits.safetensors")
         let circuit = graph.selectCircuit(.greedy, edgeCount: 20, scores: scores)
-        #expect(circuit.edges == expected.bools("probdiff_greedy_20_edges"))
-        #expect(circuit.nodes == expected.bools("probdiff_greedy_20_nodes"))
+        #expect(circuit.edges == expected["probdiff_greedy_20_edges"].map(NumericFixtures.bools))
+        #expect(circuit.nodes == expected["probdiff_greedy_20_nodes"].map(NumericFixtures.bools))
     }
 
     @Test func fullAndEmptyCircuitsSurvivePruningAsExpected() {
