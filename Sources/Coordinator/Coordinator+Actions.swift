@@ -17,7 +17,7 @@ extension Coordinator {
         for action in actions {
             switch action {
             case .assign(let a):
-                guard let p = plannedUnits[a.unit], let model = models[p.key.model] else { continue }
+                guard let p = planned(a.unit), let model = models[p.key.model] else { continue }
                 changes.append(.leaseIssued(unit: a.unit, lease: a.lease.value, worker: a.worker.value, at: wall))
                 outbox.append((a.worker, .assign(.init(
                     lease: a.lease, unit: a.unit, attempt: a.attempt, speculative: a.speculative, model: model,
@@ -53,7 +53,7 @@ extension Coordinator {
     /// Makes the result durable (atomic rename), then journals it done; the ack goes out after
     /// the tick's transaction.
     func commit(unit: UnitID, lease: LeaseID, worker: WorkerID, sha256: String, at wall: Double) {
-        guard let planned = plannedUnits[unit], let pending = pendingCommits.removeValue(forKey: lease) else {
+        guard let planned = planned(unit), let pending = pendingCommits.removeValue(forKey: lease) else {
             // Only reachable if the scheduler commits without a verified result: treat as failure.
             absorb(scheduler.onCommitFailed(unit: unit, error: "no verified result bytes", now: now))
             return

@@ -86,7 +86,7 @@ extension Coordinator {
     /// Reassembles (or, with shared results, reads the staged file), verifies the SHA-256,
     /// and hands the result to the scheduler.
     func handleCommit(_ m: WireMessage.ResultCommit, now t: Double) {
-        guard let planned = plannedUnits[m.unit] else {
+        guard let planned = planned(m.unit) else {
             assembler.drop(.init(worker: m.worker, lease: m.lease))
             outbox.append((m.worker, .ack(.init(unit: m.unit, lease: m.lease, status: .unknown))))
             return

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Sweep
 import ZeroMQ
@@ -32,8 +35,11 @@ public final class Coordinator {
     let store: ResultStore
     let codec: WireCodec
     var scheduler: Scheduler
-    /// Planned units by id (everything an `assign` needs).
-    var plannedUnits: [UnitID: PlannedUnit] = [:]
+    /// Planned units (everything an `assign` needs), compact: one ``UnitKey`` per
+    /// (model, task, analysis) and per unit only its revision and result path. See ``planned(_:)``.
+    var plannedTemplates: [UnitKey] = []
+    var plannedSlots: [PlannedSlot] = []
+    var plannedIndex: [UnitID: Int] = [:]
     var models: [String: ModelSpec] = [:]
     var datasets: [String: [UInt8]] = [:]
     var assembler: ChunkAssembler
@@ -103,8 +109,23 @@ public final class Coordinator {
         }, at: wall)
         var units: [SchedulerUnit] = []
         units.reserveCapacity(plan.count)
+        plannedSlots.reserveCapacity(plan.count)
+        plannedIndex.reserveCapacity(plan.count)
+        var templateIndex: [PlannedTemplateKey: Int] = [:]
         for p in plan {
-            plannedUnits[p.id] = p
+            let templateKey = PlannedTemplateKey(model: p.key.model, task: p.key.task.name, analysis: p.key.analysis.name)
+            var template: Int
+            if let t = templateIndex[templateKey], plannedTemplates[t].sameExceptRevision(p.key) {
+                template = t
+            } else {
+                template = plannedTemplates.count
+                plannedTemplates.append(p.key)
+                templateIndex[templateKey] = template
+            }
+            if plannedIndex[p.id] == nil {
+                plannedIndex[p.id] = plannedSlots.count
+                plannedSlots.append(PlannedSlot(template: template, revision: p.key.revision, resultPath: p.resultPath))
+            }
             let state: UnitState
             switch p.reason {
             case .done: state = .done
@@ -136,6 +157,23 @@ public final class Coordinator {
             "plan.reasons": "\(reasons.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
             "startup.seconds": "\((ContinuousClock.now - started).inSeconds)",
         ])
+        #if canImport(Glibc)
+        // Planning freed the journal rows and the full plan: give those pages back to the OS.
+        // (glibc's malloc_trim is not in the Glibc module map; look it up.)
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+            typealias MallocTrim = @convention(c) (Int) -> Int32
+            _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+        }
+        #endif
+    }
+
+    /// A planned unit's key and result path.
+    func planned(_ id: UnitID) -> (key: UnitKey, resultPath: String)? {
+        guard let i = plannedIndex[id] else { return nil }
+        let slot = plannedSlots[i]
+        var key = plannedTemplates[slot.template]
+        key.revision = slot.revision
+        return (key, slot.resultPath)
     }
 
     /// Seconds since the coordinator started (the scheduler's clock).
@@ -200,9 +238,30 @@ public final class Coordinator {
             logger.info("sweep finished", metadata: ["units.remaining": "\(scheduler.remainingUnits)"])
         }
         let status = try? journal.status(errorLimit: 0)
-        return CoordinatorSummary(units: plannedUnits.count, done: status?.counts[.done] ?? 0,
+        return CoordinatorSummary(units: plannedSlots.count, done: status?.counts[.done] ?? 0,
                                   quarantined: status?.counts[.quarantined] ?? 0, stats: scheduler.stats,
                                   droppedMessages: dropped, finished: finished)
     }
 }
 
+
+/// One planned unit in ``Coordinator/plannedSlots``.
+struct PlannedSlot {
+    var template: Int
+    var revision: Revision
+    var resultPath: String
+}
+
+struct PlannedTemplateKey: Hashable {
+    var model: String
+    var task: String
+    var analysis: String
+}
+
+extension UnitKey {
+    func sameExceptRevision(_ other: UnitKey) -> Bool {
+        var o = other
+        o.revision = revision
+        return o == self
+    }
+}

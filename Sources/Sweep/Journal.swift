@@ -199,6 +199,15 @@ public final class Journal: Sendable {
     public func units() throws(JournalError) -> [UnitRecord] {
         try read("read units") { db in
             var out: [UnitRecord] = []
+            out.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM units") ?? 0)
+            // Model, task, analysis, parameters and dataset hash repeat across rows: one shared
+            // copy of each distinct value instead of one heap string per row.
+            var interned: [String: String] = [:]
+            func shared(_ s: String) -> String {
+                if let existing = interned[s] { return existing }
+                interned[s] = s
+                return s
+            }
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT id, model, revision, task, analysis, params, dataset_hash, priority, state, attempts,
                        last_error, result_path, sha256, updated_at FROM units
@@ -210,9 +219,9 @@ public final class Journal: Sendable {
                     throw JournalError(path: path, operation: "read units", underlying: "bad row id=\(idText) state=\(stateText)")
                 }
                 out.append(UnitRecord(
-                    id: id, model: row[1], revision: row[2], task: row[3], analysis: row[4], paramsJSON: row[5],
-                    datasetHash: row[6], priority: row[7], state: state, attempts: row[9], lastError: row[10],
-                    resultPath: row[11], sha256: row[12], updatedAt: row[13]))
+                    id: id, model: shared(row[1]), revision: row[2], task: shared(row[3]), analysis: shared(row[4]),
+                    paramsJSON: shared(row[5]), datasetHash: shared(row[6]), priority: row[7], state: state,
+                    attempts: row[9], lastError: row[10], resultPath: row[11], sha256: row[12], updatedAt: row[13]))
             }
             return out
         }

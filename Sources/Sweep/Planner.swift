@@ -77,18 +77,32 @@ public enum Planner {
         journal: [UnitRecord],
         checkFile: (String, String) -> ResultFileStatus
     ) -> [PlannedUnit] {
-        let units = enumerate(spec, datasetHash: datasetHash, resultSchemaVersion: resultSchemaVersion)
-        var byID: [UnitID: UnitRecord] = [:]
-        var bySlot: [String: UnitRecord] = [:]
-        for r in journal {
-            byID[r.id] = r
-            bySlot[slot(model: r.model, revision: r.revision, task: r.task, analysis: r.analysis)] = r
+        var units = enumerate(spec, datasetHash: datasetHash, resultSchemaVersion: resultSchemaVersion)
+        // Row positions by id; the (model, revision, task, analysis) slot index is only built
+        // when some unit is not in the journal (a restart of an unchanged sweep never needs it).
+        var byID: [UnitID: Int] = [:]
+        byID.reserveCapacity(journal.count)
+        for (n, r) in journal.enumerated() { byID[r.id] = n }
+        var bySlot: [String: Int]?
+        for n in units.indices {
+            if let row = byID[units[n].id] {
+                units[n].reason = reason(for: units[n], row: journal[row], checkFile: checkFile)
+                continue
+            }
+            if bySlot == nil {
+                var index: [String: Int] = [:]
+                index.reserveCapacity(journal.count)
+                for (n, r) in journal.enumerated() {
+                    index[slot(model: r.model, revision: r.revision, task: r.task, analysis: r.analysis)] = n
+                }
+                bySlot = index
+            }
+            let k = units[n].key
+            if let previous = bySlot?[slot(model: k.model, revision: k.revision.name, task: k.task.name, analysis: k.analysis.name)] {
+                units[n].reason = .parametersChanged(previous: journal[previous].id)
+            }
         }
-        return units.map { unit in
-            var u = unit
-            u.reason = reason(for: unit, byID: byID, bySlot: bySlot, checkFile: checkFile)
-            return u
-        }
+        return units
     }
 
     /// Every unit with reason `.new`, sorted by priority.
@@ -129,16 +143,7 @@ public enum Planner {
         "\(model)\u{0}\(revision)\u{0}\(task)\u{0}\(analysis)"
     }
 
-    static func reason(
-        for unit: PlannedUnit, byID: [UnitID: UnitRecord], bySlot: [String: UnitRecord],
-        checkFile: (String, String) -> ResultFileStatus
-    ) -> PlanReason {
-        guard let row = byID[unit.id] else {
-            let slot = slot(model: unit.key.model, revision: unit.key.revision.name,
-                            task: unit.key.task.name, analysis: unit.key.analysis.name)
-            if let previous = bySlot[slot] { return .parametersChanged(previous: previous.id) }
-            return .new
-        }
+    static func reason(for unit: PlannedUnit, row: UnitRecord, checkFile: (String, String) -> ResultFileStatus) -> PlanReason {
         switch row.state {
         case .done:
             let path = row.resultPath ?? unit.resultPath

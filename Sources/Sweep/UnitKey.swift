@@ -3,20 +3,57 @@ import Foundation
 
 /// A unit's identity: the first 32 hex digits (128 bits) of a SHA-256 over the canonical
 /// JSON of its ``UnitKey``. Changing anything that determines the result changes the id.
+///
+/// Stored as two integers (no heap string per unit): a sweep holds 100,000s of these as
+/// dictionary keys, and hashing or comparing two words is much cheaper than a 32-byte string.
 public struct UnitID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
-    public let hex: String
+    /// Digits 1–16 and 17–32, big-endian, so integer order is the hex text's order.
+    let high: UInt64
+    let low: UInt64
 
     /// Accepts exactly 32 lowercase hex digits; `nil` otherwise (ids come from peers and files).
     public init?(hex: String) {
-        guard hex.utf8.count == 32, hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
+        guard let parsed = hex.utf8.withContiguousStorageIfAvailable({ Self.parse($0) }) ?? Self.parse(Array(hex.utf8))
         else { return nil }
-        self.hex = hex
+        (high, low) = parsed
     }
 
-    init(validated hex: String) { self.hex = hex }
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    static func parse(_ bytes: some RandomAccessCollection<UInt8>) -> (UInt64, UInt64)? {
+        guard bytes.count == 32 else { return nil }
+        var high: UInt64 = 0, low: UInt64 = 0
+        for (n, b) in bytes.enumerated() {
+            let digit: UInt64
+            switch b {
+            case 48...57: digit = UInt64(b - 48)
+            case 97...102: digit = UInt64(b - 87)
+            default: return nil
+            }
+            if n < 16 { high = high << 4 | digit } else { low = low << 4 | digit }
+        }
+        return (high, low)
+    }
+
+    /// The 32 lowercase hex digits.
+    public var hex: String {
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            digits.withUTF8Buffer { d in
+                for n in 0..<16 {
+                    buffer[n] = d[Int(truncatingIfNeeded: high >> UInt64(60 - 4 * n)) & 0xf]
+                    buffer[16 + n] = d[Int(truncatingIfNeeded: low >> UInt64(60 - 4 * n)) & 0xf]
+                }
+            }
+            return 32
+        }
+    }
 
     public var description: String { hex }
-    public static func < (a: UnitID, b: UnitID) -> Bool { a.hex < b.hex }
+    public static func < (a: UnitID, b: UnitID) -> Bool { (a.high, a.low) < (b.high, b.low) }
 
     public init(from decoder: Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)
@@ -94,7 +131,12 @@ public struct UnitKey: Hashable, Sendable, Codable {
     }
 
     static func id(identityText: String) -> UnitID {
-        UnitID(validated: String(SHA256.hash(data: Data(identityText.utf8)).hexString.prefix(32)))
+        // The first 16 bytes of the digest are the first 32 hex digits.
+        var high: UInt64 = 0, low: UInt64 = 0
+        for (n, byte) in SHA256.hash(data: Data(identityText.utf8)).prefix(16).enumerated() {
+            if n < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
+        }
+        return UnitID(high: high, low: low)
     }
 
     static func canonicalJSON(_ value: some Encodable) -> String {
