@@ -50,11 +50,18 @@ final class Cluster {
     var results: URL { dir.appendingPathComponent("results") }
 
     @discardableResult
-    func start(_ arguments: [String], log: String) throws -> Process {
+    func start(_ arguments: [String], log: String, namespace: String? = nil) throws -> Process {
         guard let binary = Binary.url else { throw CocoaError(.fileNoSuchFile) }
         let p = Process()
-        p.executableURL = binary
-        p.arguments = arguments
+        if let namespace {
+            // `ip netns exec` execs, so the process's pid is the binary's.
+            guard let ip = NamespaceNetwork.ip else { throw CocoaError(.fileNoSuchFile) }
+            p.executableURL = URL(fileURLWithPath: ip)
+            p.arguments = ["netns", "exec", namespace, binary.path] + arguments
+        } else {
+            p.executableURL = binary
+            p.arguments = arguments
+        }
         p.currentDirectoryURL = dir
         let logURL = dir.appendingPathComponent(log)
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
@@ -145,3 +152,7 @@ final class Cluster {
         }
     }
 }
+
+/// Every suite that starts coordinator and worker processes runs inside this one, one at a
+/// time: on two cores, concurrent clusters make each other's leases expire.
+@Suite(.serialized) struct ClusterProcessTests {}

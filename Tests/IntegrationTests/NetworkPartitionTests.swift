@@ -77,48 +77,29 @@ final class NamespaceNetwork {
     }
 }
 
-extension Cluster {
-    /// Starts the `circuitsweep` binary inside a network namespace (`ip netns exec` execs, so the
-    /// process's pid is the binary's).
-    @discardableResult
-    func start(in namespace: String, _ arguments: [String], log: String) throws -> Process {
-        guard let binary = Binary.url, let ip = NamespaceNetwork.ip else { throw CocoaError(.fileNoSuchFile) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ip)
-        p.arguments = ["netns", "exec", namespace, binary.path] + arguments
-        p.currentDirectoryURL = dir
-        let logURL = dir.appendingPathComponent(log)
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logURL)
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        processes.append(p)
-        return p
-    }
-}
-
-@Suite(.serialized) struct NetworkPartitionTests {
-    @Test(.timeLimit(.minutes(1)))
-    func workerLinkCutPastItsLeaseAndRestoredEveryUnitDoneOnce() throws {
-        guard Binary.available else { return }
-        let network = NamespaceNetwork(hostCount: 3)
-        guard network.setUp() else { return }
-        let cluster = try Cluster(yaml: Cluster.sweep(units: 8, method: "sleep", seconds: 0.3, lease: 2, heartbeat: 0.25, tasks: 2))
-        let endpoint = "tcp://10.213.0.1:\(cluster.port)"
-        let coordinator = try cluster.start(in: network.hosts[0], ["coordinator", "sweep.yaml", "--bind", endpoint, "--insecure",
-                                                                  "--log-level", "debug"], log: "coordinator.log")
-        usleep(300_000)
-        try cluster.start(in: network.hosts[1], ["worker", "--connect", endpoint, "--grace", "1"], log: "worker-cut.log")
-        #expect(cluster.waitForJournal(seconds: 15) { $0.liveLeases >= 1 },
-                "the worker never got a unit:\n\(cluster.log("coordinator.log").suffix(1500))")
-        #expect(network.setLink(host: 2, up: false))
-        try cluster.start(in: network.hosts[2], ["worker", "--connect", endpoint, "--grace", "1"], log: "worker-ok.log")
-        usleep(4_000_000)  // twice the lease: the cut worker's lease expires and its unit moves on
-        #expect(network.setLink(host: 2, up: true))
-        #expect(cluster.wait(coordinator, seconds: 40), "coordinator did not finish:\n\(cluster.log("coordinator.log").suffix(2000))")
-        try cluster.expectAllDoneOnce(units: 16)
-        let outcomes = try cluster.journal().attempts().map(\.outcome)
-        #expect(outcomes.contains("expired"), "no lease expired during the cut: \(Set(outcomes))")
+extension ClusterProcessTests {
+    @Suite(.serialized) struct NetworkPartitionTests {
+        @Test(.timeLimit(.minutes(1)))
+        func workerLinkCutPastItsLeaseAndRestoredEveryUnitDoneOnce() throws {
+            guard Binary.available else { return }
+            let network = NamespaceNetwork(hostCount: 3)
+            guard network.setUp() else { return }
+            let cluster = try Cluster(yaml: Cluster.sweep(units: 8, method: "sleep", seconds: 0.3, lease: 2, heartbeat: 0.25, tasks: 2))
+            let endpoint = "tcp://10.213.0.1:\(cluster.port)"
+            let coordinator = try cluster.start(["coordinator", "sweep.yaml", "--bind", endpoint, "--insecure", "--log-level", "debug"],
+                                                log: "coordinator.log", namespace: network.hosts[0])
+            usleep(300_000)
+            try cluster.start(["worker", "--connect", endpoint, "--grace", "1"], log: "worker-cut.log", namespace: network.hosts[1])
+            #expect(cluster.waitForJournal(seconds: 15) { $0.liveLeases >= 1 },
+                    "the worker never got a unit:\n\(cluster.log("coordinator.log").suffix(1500))")
+            #expect(network.setLink(host: 2, up: false))
+            try cluster.start(["worker", "--connect", endpoint, "--grace", "1"], log: "worker-ok.log", namespace: network.hosts[2])
+            usleep(4_000_000)  // twice the lease: the cut worker's lease expires and its unit moves on
+            #expect(network.setLink(host: 2, up: true))
+            #expect(cluster.wait(coordinator, seconds: 40), "coordinator did not finish:\n\(cluster.log("coordinator.log").suffix(2000))")
+            try cluster.expectAllDoneOnce(units: 16)
+            let outcomes = try cluster.journal().attempts().map(\.outcome)
+            #expect(outcomes.contains("expired"), "no lease expired during the cut: \(Set(outcomes))")
+        }
     }
 }
