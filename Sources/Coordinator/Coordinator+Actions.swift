@@ -45,7 +45,10 @@ extension Coordinator {
                 timerAt = at
             case .shutDown:
                 finished = true
-                for w in knownWorkers.sorted() { outbox.append((w, .shutdown(.init(reason: "sweep finished")))) }
+                for w in knownWorkers.sorted() {
+                    outbox.append((w, .shutdown(.init(reason: "sweep finished"))))
+                    changes.append(.workerGone(id: w.value, reason: "sweep finished", at: wall))
+                }
             }
         }
     }
