@@ -46,11 +46,16 @@ extension ClusterProcessTests {
             let cluster = try Cluster(yaml: Cluster.sweep(units: 5, method: "noop", tasks: 2))
             let coordinator = try cluster.start(["coordinator", "sweep.yaml", "--bind", cluster.endpoint, "--keep-running"],
                                                 log: "coordinator.log")
+            // Fuzz only once the coordinator listens, so no frame is lost to a not-yet-bound endpoint.
+            let listening = Date().addingTimeInterval(15)
+            while !cluster.log("coordinator.log").contains("coordinator listening"), Date() < listening { usleep(50_000) }
             let context = try ZMQContext()
             var random = Random(state: 2026)
             var sent = 0
             for peer in 0..<8 {
-                let socket = try ZMQSocket(context: context, type: .dealer)
+                var options = SocketOptions()
+                options.linger = .seconds(2)  // deliver what is queued before closing
+                let socket = try ZMQSocket(context: context, type: .dealer, options: options)
                 try socket.setRoutingID(Data("fuzzer-\(peer)".utf8))
                 try socket.connect(cluster.endpoint)
                 for _ in 0..<500 {
@@ -60,7 +65,8 @@ extension ClusterProcessTests {
                 try socket.close()
             }
             #expect(sent >= 3_000)
-            usleep(500_000)
+            let dropped = Date().addingTimeInterval(10)
+            while !cluster.log("coordinator.log").contains("dropped a bad message"), Date() < dropped { usleep(100_000) }
             #expect(coordinator.isRunning, "coordinator died under fuzzing:\n\(cluster.log("coordinator.log").suffix(2000))")
             #expect(cluster.log("coordinator.log").contains("dropped a bad message"))
 
