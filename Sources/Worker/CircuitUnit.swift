@@ -2,6 +2,7 @@ import Circuits
 import Foundation
 import NeoX
 import Results
+import Sweep
 
 /// What a circuit-discovery unit computes: attribution options and circuit requests.
 public struct CircuitUnitSettings: Sendable, Equatable {
@@ -50,7 +51,7 @@ public enum CircuitUnit {
         let circuitsTime = clock.now - circuitsStart
         return CircuitUnitOutcome(
             scores: scores, analysis: analysis, metric: examples.metric,
-            timings: ["attribution": attributionTime.seconds, "circuits": circuitsTime.seconds])
+            timings: ["attribution": attributionTime.inSeconds, "circuits": circuitsTime.inSeconds])
     }
 }
 
@@ -106,13 +107,5 @@ extension Circuits.AttributionMethod {
     public var steps: Int? {
         if case let .eapIGInputs(steps) = self { return steps }
         return nil
-    }
-}
-
-extension Duration {
-    /// The duration in seconds as a Double.
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) * 1e-18
     }
 }

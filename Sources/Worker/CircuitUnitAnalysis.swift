@@ -72,7 +72,7 @@ public final class CircuitUnitAnalysis: UnitAnalysis {
         if work.cancellation.isCancelled { throw UnitCancelled() }
 
         var provenance = Provenance(softwareVersion: work.software, host: work.host)
-        provenance.timings["load"] = loadTime.seconds
+        provenance.timings["load"] = loadTime.inSeconds
         let step = PythiaRevision.step(of: assignment.revision.name)
         let identity = UnitIdentity(
             unitID: assignment.unit.hex, model: assignment.model.name, revision: assignment.revision.name,
@@ -90,7 +90,7 @@ public final class CircuitUnitAnalysis: UnitAnalysis {
             for (kind, grid) in try scorer.scores(kinds, tokenizer: tokenizer) {
                 result.headScores[kind.rawValue] = HeadScores(layers: grid.layers, heads: grid.heads, values: grid.values.map(Float.init))
             }
-            result.provenance.timings["heads"] = (clock.now - headStart).seconds
+            result.provenance.timings["heads"] = (clock.now - headStart).inSeconds
         }
         try UnitResultFile.write(result, to: work.output)
     }

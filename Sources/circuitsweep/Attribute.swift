@@ -3,6 +3,7 @@ import Circuits
 import Foundation
 import NeoX
 import Results
+import Sweep
 import Tensor
 import Worker
 
@@ -139,7 +140,7 @@ struct Attribute: ParsableCommand {
             parameterCount: ForwardBenchmark.parameterCount(config), checkpointSHA256: contentHash,
             trainingStep: location.revision.flatMap(PythiaRevision.step(of:)), datasetHash: datasetHash)
         var provenance = Provenance(softwareVersion: CircuitSweepVersion.string, host: ProcessInfo.processInfo.hostName)
-        provenance.timings["load"] = Double(loadTime.components.seconds) + Double(loadTime.components.attoseconds) * 1e-18
+        provenance.timings["load"] = loadTime.inSeconds
         let result = outcome.unitResult(identity: identity, provenance: provenance, settings: settings)
         let receipt = try UnitResultFile.write(result, to: URL(fileURLWithPath: out))
         print(summary(outcome, receipt: receipt))
