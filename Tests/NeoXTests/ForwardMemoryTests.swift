@@ -17,17 +17,8 @@ import Testing
         let baseline = try #require(ProcessMemory.currentResidentBytes())
         let model = NeoXModel.random(shape: .pythia70m)
         try #require(ProcessMemory.resetPeakResident(), "cannot reset VmHWM")
-        var state: UInt64 = 7
-        let ids = (0..<8).map { _ in
-            (0..<16).map { _ -> Int in
-                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                return Int(state >> 33) % config.vocabSize
-            }
-        }
-        let logits = try model.logits(inputIds: ids)
+        try runBatch8x16(model, seed: 7)
         let peak = try #require(ProcessMemory.peakResidentSinceReset())
-        #expect(logits.shape == [8, 16, 50304])
-        #expect(logits.storage.allSatisfy { $0.isFinite })
         let ratio = Double(peak - baseline) / Double(weightBytes)
         print("pythia-70m forward: peak RSS above baseline \((peak - baseline) >> 20) MiB = \(ratio)× fp32 weights (\(weightBytes >> 20) MiB)")
         #expect(ratio <= 1.5, "forward peak \(peak - baseline) bytes vs weights \(weightBytes)")
@@ -57,19 +48,25 @@ import Testing
 
         let checkpoint = try NeoXCheckpoint.load(from: directory, hashContent: false)
         let model = try NeoXModel(checkpoint: consume checkpoint)
-        var state: UInt64 = 11
-        let ids = (0..<8).map { _ in
-            (0..<16).map { _ -> Int in
-                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                return Int(state >> 33) % config.vocabSize
-            }
-        }
-        let logits = try model.logits(inputIds: ids)
+        try runBatch8x16(model, seed: 11)
         let peak = try #require(ProcessMemory.peakResidentSinceReset())
-        #expect(logits.shape == [8, 16, 50304])
-        #expect(logits.storage.allSatisfy { $0.isFinite })
         let ratio = Double(peak - baseline) / Double(weightBytes)
         print("pythia-70m load + build + forward: peak RSS above baseline \((peak - baseline) >> 20) MiB = \(ratio)× fp32 weights (\(weightBytes >> 20) MiB); absolute peak \(peak >> 20) MiB")
         #expect(ratio <= 1.5, "load + build + forward peak \(peak - baseline) bytes vs weights \(weightBytes)")
+    }
+
+    /// A batch-8 × 16-token forward on seeded random ids; checks the logits' shape and finiteness.
+    @available(*, noasync)
+    private func runBatch8x16(_ model: NeoXModel, seed: UInt64) throws {
+        var state = seed
+        let ids = (0..<8).map { _ in
+            (0..<16).map { _ -> Int in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Int(state >> 33) % model.vocabSize
+            }
+        }
+        let logits = try model.logits(inputIds: ids)
+        #expect(logits.shape == [8, 16, 50304])
+        #expect(logits.storage.allSatisfy { $0.isFinite })
     }
 }
