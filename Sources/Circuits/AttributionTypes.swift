@@ -77,26 +77,14 @@ public struct EdgeScores: Sendable, Equatable {
 /// Invalid attribution or evaluation input, naming the example.
 public enum AttributionError: Error, Equatable, CustomStringConvertible {
     case noExamples
-    case lengthMismatch(example: Int, clean: Int, corrupted: Int)
-    case emptyPrompt(example: Int)
-    case promptTooLong(example: Int, length: Int, maximum: Int)
-    case tokenOutOfRange(example: Int, id: Int, vocabSize: Int)
-    case missingLabels(example: Int, metric: TaskMetric)
+    case invalidExample(example: Int, problem: ExampleProblem)
     case invalidOption(String)
     case graphMismatch(String)
 
     public var description: String {
         switch self {
         case .noExamples: "no examples: attribution needs at least one clean/corrupted pair"
-        case let .lengthMismatch(example, clean, corrupted):
-            "example \(example): clean prompt has \(clean) tokens but corrupted has \(corrupted); they must be equal"
-        case let .emptyPrompt(example): "example \(example): empty prompt"
-        case let .promptTooLong(example, length, maximum):
-            "example \(example): \(length) tokens exceed the model's context of \(maximum) (max_position_embeddings)"
-        case let .tokenOutOfRange(example, id, vocab):
-            "example \(example): token id \(id) is outside the model's vocabulary 0..<\(vocab)"
-        case let .missingLabels(example, metric):
-            "example \(example): metric \(metric.rawValue) needs correct and incorrect ids (logit_diff: one of each; prob_diff: at least one)"
+        case let .invalidExample(example, problem): "example \(example): \(problem)"
         case let .invalidOption(message): message
         case let .graphMismatch(message): message
         }
@@ -110,26 +98,13 @@ extension NeoXModel {
     }
 }
 
-/// Checks examples against a model: non-empty list, equal clean/corrupted lengths, context
-/// length, vocabulary, labels.
+/// Checks examples against a model with the one rule of `ExampleProblem`.
 func validate(_ examples: TaskExamples, for model: NeoXModel) throws(AttributionError) {
     guard !examples.examples.isEmpty else { throw .noExamples }
-    let vocab = model.vocabSize
-    for (i, e) in examples.examples.enumerated() {
-        guard !e.clean.isEmpty else { throw .emptyPrompt(example: i) }
-        guard e.clean.count == e.corrupted.count else {
-            throw .lengthMismatch(example: i, clean: e.clean.count, corrupted: e.corrupted.count)
+    for (index, example) in examples.examples.enumerated() {
+        if let problem = example.problem(vocabularySize: model.vocabSize,
+                                         contextLength: model.config.maxPositionEmbeddings) {
+            throw .invalidExample(example: index, problem: problem)
         }
-        guard e.clean.count <= model.config.maxPositionEmbeddings else {
-            throw .promptTooLong(example: i, length: e.clean.count, maximum: model.config.maxPositionEmbeddings)
-        }
-        for id in e.clean + e.corrupted + e.correct + e.incorrect where id < 0 || id >= vocab {
-            throw .tokenOutOfRange(example: i, id: id, vocabSize: vocab)
-        }
-        let labelled = switch examples.metric {
-        case .logitDiff: !e.correct.isEmpty && !e.incorrect.isEmpty
-        case .probDiff: !(e.correct.isEmpty && e.incorrect.isEmpty)
-        }
-        guard labelled else { throw .missingLabels(example: i, metric: examples.metric) }
     }
 }

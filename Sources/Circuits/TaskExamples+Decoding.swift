@@ -57,8 +57,8 @@ extension TaskExamples {
         for (index, item) in raw.examples.enumerated() {
             let example = TaskExample(clean: item.clean, corrupted: item.corrupted,
                                       correct: item.correct, incorrect: item.incorrect)
-            if let reason = example.structuralProblem(metric: metric) {
-                throw .invalidExample(file: file, index: index, reason: reason)
+            if let problem = example.structuralProblem {
+                throw .invalidExample(file: file, index: index, reason: problem.description)
             }
             examples.append(example)
         }
@@ -88,33 +88,9 @@ extension TaskExamples {
     public func validate(vocabularySize: Int, contextLength: Int, file: String) throws(TaskExamplesError) {
         guard !examples.isEmpty else { throw .empty(file: file) }
         for (index, example) in examples.enumerated() {
-            if let reason = example.structuralProblem(metric: metric) {
-                throw .invalidExample(file: file, index: index, reason: reason)
-            }
-            if example.clean.count > contextLength {
-                throw .invalidExample(file: file, index: index,
-                    reason: "prompt has \(example.clean.count) tokens, longer than the model's context of \(contextLength)")
-            }
-            for (name, ids) in [("clean", example.clean), ("corrupted", example.corrupted),
-                                ("correct", example.correct), ("incorrect", example.incorrect)] {
-                if let bad = ids.first(where: { $0 >= vocabularySize }) {
-                    throw .invalidExample(file: file, index: index,
-                        reason: "\(name) token id \(bad) is not below the model's vocabulary size \(vocabularySize)")
-                }
+            if let problem = example.problem(vocabularySize: vocabularySize, contextLength: contextLength) {
+                throw .invalidExample(file: file, index: index, reason: problem.description)
             }
         }
-    }
-}
-
-extension TaskExample {
-    /// A problem that makes the example unusable with any model, or nil.
-    func structuralProblem(metric: TaskMetric) -> String? {
-        if clean.isEmpty { return "the clean prompt is empty" }
-        if let bad = (clean + corrupted + correct + incorrect).first(where: { $0 < 0 }) { return "token id \(bad) is negative" }
-        if clean.count != corrupted.count {
-            return "clean (\(clean.count) tokens) and corrupted (\(corrupted.count) tokens) prompts must have equal length"
-        }
-        if correct.isEmpty || incorrect.isEmpty { return "needs at least one correct and one incorrect answer id" }
-        return nil
     }
 }

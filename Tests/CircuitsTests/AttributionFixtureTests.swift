@@ -102,15 +102,15 @@ struct AttributionFixtureTests {
         #expect(throws: AttributionError.noExamples) {
             _ = try attribution.scores(examples: TaskExamples(metric: .logitDiff, examples: []))
         }
-        #expect(throws: AttributionError.lengthMismatch(example: 1, clean: 3, corrupted: 2)) {
+        #expect(throws: AttributionError.invalidExample(example: 1, problem: .lengthMismatch(clean: 3, corrupted: 2))) {
             _ = try attribution.scores(examples: TaskExamples(metric: .logitDiff, examples: [
                 good, TaskExample(clean: [0, 1, 2], corrupted: [0, 1], correct: [4], incorrect: [5])]))
         }
-        #expect(throws: AttributionError.tokenOutOfRange(example: 0, id: 96, vocabSize: 96)) {
+        #expect(throws: AttributionError.invalidExample(example: 0, problem: .tokenOutOfRange(field: "clean", id: 96, vocabSize: 96))) {
             _ = try attribution.scores(examples: TaskExamples(metric: .logitDiff, examples: [
                 TaskExample(clean: [0, 96], corrupted: [0, 1], correct: [4], incorrect: [5])]))
         }
-        #expect(throws: AttributionError.promptTooLong(example: 0, length: 65, maximum: 64)) {
+        #expect(throws: AttributionError.invalidExample(example: 0, problem: .promptTooLong(length: 65, maximum: 64))) {
             let long = Array(repeating: 1, count: 65)
             _ = try attribution.scores(examples: TaskExamples(metric: .logitDiff, examples: [
                 TaskExample(clean: long, corrupted: long, correct: [4], incorrect: [5])]))
