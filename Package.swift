@@ -29,40 +29,38 @@ let package = Package(
         ]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "Checksum", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // Numerics and science.
         .target(name: "NeoX", dependencies: [
-            "Tensor", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            .product(name: "Crypto", package: "swift-crypto"),
+            "Tensor", "Checksum", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "Tokenizer", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Tokenizer", dependencies: ["Checksum"]),
         .target(name: "Circuits", dependencies: ["NeoX", "Tensor"]),
         .target(name: "Tasks", dependencies: [
-            "Tokenizer", "NeoX", "Tensor", "Circuits", .product(name: "Crypto", package: "swift-crypto"),
+            "Tokenizer", "NeoX", "Tensor", "Circuits", "Checksum",
         ]),
 
         // Results and sweep.
-        .target(name: "Results", dependencies: [
-            "HDF5", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(name: "Results", dependencies: ["HDF5", "Checksum"]),
         .target(name: "Sweep", dependencies: [
-            "Results",
+            "Results", "Checksum",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Coordinator", dependencies: [
-            "Sweep", "ZeroMQ", "Results", "Tasks", "Tokenizer",
+            "Sweep", "ZeroMQ", "Results", "Tasks", "Tokenizer", "Checksum",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Worker", dependencies: [
-            "Sweep", "ZeroMQ", "Results", "Circuits", "Tasks", "NeoX",
+            "Sweep", "ZeroMQ", "Results", "Circuits", "Tasks", "NeoX", "Checksum",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .executableTarget(name: "circuitsweep", dependencies: [
-            "ZeroMQ", "HDF5", "Tensor", "NeoX", "Tokenizer", "Circuits", "Tasks",
+            "ZeroMQ", "HDF5", "Tensor", "Checksum", "NeoX", "Tokenizer", "Circuits", "Tasks",
             "Results", "Sweep", "Coordinator", "Worker",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,4 @@
-import Crypto
+import Checksum
 import Foundation
 import Sweep
 
@@ -107,19 +107,9 @@ public struct ResultStore: Sendable {
     /// SHA-256 of a file, streamed in 1 MiB blocks.
     @available(*, noasync)
     public static func sha256(ofFile path: String) throws(ResultStoreError) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ResultStoreError(path: path, detail: "cannot open for reading")
+        do { return try SHA256Hex.ofFile(URL(fileURLWithPath: path)).sha256 } catch {
+            throw ResultStoreError(path: path, detail: error.reason)
         }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        do {
-            while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty {
-                hasher.update(data: block)
-            }
-        } catch {
-            throw ResultStoreError(path: path, detail: "read failed: \(error)")
-        }
-        return hasher.finalize().hexString
     }
 
     private func rename(_ from: String, to: String) throws(ResultStoreError) {

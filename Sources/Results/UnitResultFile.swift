@@ -1,4 +1,4 @@
-import Crypto
+import Checksum
 import Foundation
 import HDF5
 
@@ -88,23 +88,12 @@ public enum UnitResultFile {
     }
 
     private static func digest(of url: URL, reportingAs name: String) throws -> Receipt {
-        let handle: FileHandle
-        do { handle = try FileHandle(forReadingFrom: url) } catch {
-            throw UnitResultError.io(file: name, reason: "cannot open for hashing: \(error.localizedDescription)")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        var byteCount = 0
         do {
-            while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty {
-                hasher.update(data: block)
-                byteCount += block.count
-            }
+            let digest = try SHA256Hex.ofFile(url)
+            return Receipt(sha256: digest.sha256, byteCount: digest.byteCount)
         } catch {
-            throw UnitResultError.io(file: name, reason: "read failed while hashing: \(error.localizedDescription)")
+            throw UnitResultError.io(file: name, reason: error.reason)
         }
-        let hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return Receipt(sha256: hex, byteCount: byteCount)
     }
 
     private static func mappingHDF5Errors<R>(_ body: () throws -> R) throws -> R {

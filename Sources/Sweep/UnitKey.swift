@@ -1,3 +1,4 @@
+import Checksum
 import Crypto
 import Foundation
 
@@ -154,34 +155,6 @@ extension TaskSpec {
     /// A stand-in dataset hash derived from the task spec, used until the coordinator has
     /// generated the dataset (SHA-256 of `task/v1:<name>:<size>:<seed>`).
     public var specHash: String {
-        SHA256.hash(data: Data("task/v1:\(name):\(size):\(seed)".utf8)).hexString
-    }
-}
-
-extension Sequence where Element == UInt8 {
-    /// Lowercase hex.
-    public var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for b in self {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
-extension Digest {
-    public var hexString: String { Array(self).hexString }
-}
-
-/// SHA-256 helpers.
-public enum SHA256Hex {
-    public static func of(_ bytes: some DataProtocol) -> String { SHA256.hash(data: bytes).hexString }
-
-    /// True for 64 lowercase hex digits.
-    public static func isValid(_ s: String) -> Bool {
-        s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+        SHA256Hex.of("task/v1:\(name):\(size):\(seed)")
     }
 }

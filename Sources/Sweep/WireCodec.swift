@@ -1,3 +1,4 @@
+import Checksum
 import Foundation
 
 /// Why a multipart message was rejected. The shells count, log and drop; never crash.

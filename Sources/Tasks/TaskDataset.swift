@@ -1,3 +1,4 @@
+import Checksum
 import Circuits
 import Foundation
 
@@ -79,7 +80,7 @@ public struct TaskDataset: Sendable, Codable, Equatable {
     public func computedSHA256() throws -> String {
         var unhashed = self
         unhashed.datasetSHA256 = nil
-        return Digest.sha256Hex(try unhashed.canonicalJSON())
+        return SHA256Hex.of(try unhashed.canonicalJSON())
     }
 
     /// Returns a copy with `datasetSHA256` filled in.

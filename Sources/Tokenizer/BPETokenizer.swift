@@ -1,4 +1,4 @@
-import Crypto
+import Checksum
 import Foundation
 
 /// An HF `tokenizer.json` byte-level BPE tokenizer (GPT-NeoX-20B / Pythia, GPT-2 family).
@@ -65,7 +65,7 @@ public struct BPETokenizer: Sendable {
             throw TokenizerError.unsupported(path: path, reason: "added tokens with single_word/lstrip/rstrip")
         }
 
-        sha256 = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        sha256 = SHA256Hex.of(data)
 
         var vocab = file.model.vocab
         for added in file.addedTokens { vocab[added.content] = added.id }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checksum
 import Circuits
 import Foundation
 import NeoX
@@ -133,7 +134,7 @@ struct Attribute: ParsableCommand {
             }
         }
         bar.finish()
-        let datasetHash = (try? UnitResultFile.sha256(of: examplesURL)) ?? ""
+        let datasetHash = try SHA256Hex.ofFile(examplesURL).sha256
         let identity = UnitIdentity(
             unitID: "cli-" + String(datasetHash.prefix(12)), model: directory.lastPathComponent,
             revision: location.revision ?? "main", task: examplesURL.deletingPathExtension().lastPathComponent,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checksum
 import Foundation
 import NeoX
 import Results
@@ -57,7 +58,7 @@ struct Heads: ParsableCommand {
         let revisionName = location.revision ?? "local"
         let identityText = ["heads", contentHash, revisionName, kinds.map(\.rawValue).sorted().joined(separator: ","),
                             "seed=\(seed)", bpe?.sha256 ?? "no-tokenizer"].joined(separator: "|")
-        let unitID = Digest.sha256Hex(Data(identityText.utf8))
+        let unitID = SHA256Hex.of(identityText)
         if out.hasSuffix(".json") {
             let report = HeadsReport(
                 model: directory.path, revision: revisionName, checkpointSHA256: contentHash, unitID: unitID,
