@@ -28,29 +28,7 @@ step "3. dataset: 8 IOI examples from the Pythia tokenizer"
 head -c 400 "$out/ioi.json"; echo " …"
 
 step "4. a local sweep: coordinator + 2 workers, 3 checkpoints × 2 tasks"
-mkdir -p "$out/sweep/models/neox-tiny"
-ln -s "$fixtures/models/neox-tiny-bf16" "$out/sweep/models/neox-tiny/step0"
-ln -s "$fixtures/models/neox-tiny-fp16" "$out/sweep/models/neox-tiny/step1000"
-ln -s "$fixtures/models/neox-tiny" "$out/sweep/models/neox-tiny/step143000"
-cp "$fixtures/examples/neox-tiny.json" "$out/sweep/task-a.json"
-# task b: the same pairs with clean and corrupted swapped
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [e.update(clean=e["corrupted"], corrupted=e["clean"]) for e in d["examples"]]; json.dump(d, open(sys.argv[2], "w"))' \
-  "$fixtures/examples/neox-tiny.json" "$out/sweep/task-b.json"
-cat > "$out/sweep/sweep.yaml" <<'YAML'
-results: results
-revisions: [step0, step1000, step143000]
-models:
-  - {name: neox-tiny, folder: models/neox-tiny}
-tasks:
-  - {name: pairs-a, examples: task-a.json}
-  - {name: pairs-b, examples: task-b.json}
-analyses:
-  - method: eap-ig-inputs
-    steps: 10
-    circuit: {threshold: 0.8, start: 5, end: 102, step: 5}
-    head_scores: [induction]
-lease: {seconds: 30, heartbeat_seconds: 1}
-YAML
+cluster/fixture-sweep.sh "$out/sweep" 10 30 1
 port=$(( 20000 + RANDOM % 20000 ))
 (cd "$out/sweep" && "$bin" plan sweep.yaml)
 (cd "$out/sweep" && exec "$bin" coordinator sweep.yaml --bind "tcp://127.0.0.1:$port" > coordinator.log 2>&1) &

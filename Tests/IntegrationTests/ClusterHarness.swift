@@ -34,10 +34,33 @@ final class Cluster {
     var processes: [Process] = []
 
     init(yaml: String) throws {
-        dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cs-it-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = Cluster.makeFolder()
         try yaml.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
         port = Cluster.freePort()
+    }
+
+    /// The fixture sweep of `cluster/fixture-sweep.sh` (neox-tiny × 3 revisions × 2 tasks).
+    init(fixtureSweepWithSteps steps: Int, leaseSeconds: Int, heartbeatSeconds: Double) throws {
+        dir = Cluster.makeFolder()
+        port = Cluster.freePort()
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/bin/bash")
+        script.arguments = [Cluster.repository.appendingPathComponent("cluster/fixture-sweep.sh").path,
+                            dir.path, "\(steps)", "\(leaseSeconds)", "\(heartbeatSeconds)"]
+        try script.run()
+        script.waitUntilExit()
+        guard script.terminationStatus == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: dir.path])
+        }
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    private static func makeFolder() -> URL {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cs-it-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
     }
 
     deinit {

@@ -7,46 +7,12 @@ import Testing
 /// worker processes over tcp loopback; every result must verify and carry the science.
 extension ClusterProcessTests {
     @Suite struct RealSweepTests {
-        static let fixtures = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
-
         @Test(.timeLimit(.minutes(2)))
         func threeWorkersFinishARealSweepOnFixtureModels() throws {
             guard Binary.available else { return }
-            let cluster = try Cluster(yaml: """
-                results: results
-                revisions: [step0, step1000, step143000]
-                models:
-                  - {name: neox-tiny, folder: models/neox-tiny}
-                tasks:
-                  - {name: pairs-a, examples: task-a.json}
-                  - {name: pairs-b, examples: task-b.json}
-                analyses:
-                  - method: eap-ig-inputs
-                    steps: 5
-                    circuit: {threshold: 0.8, start: 5, end: 102, step: 5}
-                    head_scores: [induction]
-                lease: {seconds: 20, heartbeat_seconds: 0.5}
-                """)
-            let fm = FileManager.default
-            let models = cluster.dir.appendingPathComponent("models/neox-tiny")
-            try fm.createDirectory(at: models, withIntermediateDirectories: true)
-            // Three "checkpoints" with different weights: bf16-, fp16-rounded and full fp32.
-            for (revision, folder) in [("step0", "neox-tiny-bf16"), ("step1000", "neox-tiny-fp16"), ("step143000", "neox-tiny")] {
-                try fm.createSymbolicLink(at: models.appendingPathComponent(revision),
-                                          withDestinationURL: Self.fixtures.appendingPathComponent("models/\(folder)"))
-            }
-            // Two tasks: the fixture examples, and the same with clean/corrupted swapped.
-            let examples = Self.fixtures.appendingPathComponent("examples/neox-tiny.json")
-            try fm.copyItem(at: examples, to: cluster.dir.appendingPathComponent("task-a.json"))
-            var swapped = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: examples)) as? [String: Any])
-            swapped["examples"] = (swapped["examples"] as? [[String: Any]] ?? []).map { e -> [String: Any] in
-                var e = e
-                (e["clean"], e["corrupted"]) = (e["corrupted"], e["clean"])
-                return e
-            }
-            try JSONSerialization.data(withJSONObject: swapped).write(to: cluster.dir.appendingPathComponent("task-b.json"))
-
+            // The same sweep folder `make demo` runs (cluster/fixture-sweep.sh): neox-tiny at three
+            // revisions with different weights × two tasks, 5 IG steps, 20 s leases.
+            let cluster = try Cluster(fixtureSweepWithSteps: 5, leaseSeconds: 20, heartbeatSeconds: 0.5)
             let coordinator = try cluster.startCoordinator()
             for i in 0..<3 {
                 try cluster.start(["worker", "--connect", cluster.endpoint, "--model-root", cluster.dir.path, "--grace", "2"],
