@@ -50,6 +50,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "Aggregate", dependencies: ["Results", "HDF5"]),
+        .target(name: "Report", dependencies: ["Aggregate"]),
         .target(name: "Coordinator", dependencies: [
             "Sweep", "ZeroMQ", "Results", "Tasks", "Tokenizer", "Checksum",
             .product(name: "Logging", package: "swift-log"),
@@ -61,7 +63,7 @@ let package = Package(
 
         .executableTarget(name: "circuitsweep", dependencies: [
             "ZeroMQ", "HDF5", "Tensor", "Checksum", "NeoX", "Tokenizer", "Circuits", "Tasks",
-            "Results", "Sweep", "Coordinator", "Worker",
+            "Results", "Sweep", "Coordinator", "Worker", "Aggregate", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -79,10 +81,13 @@ let package = Package(
         .testTarget(name: "CircuitsTests", dependencies: ["FixtureSupport", "Circuits", "NeoX", "Tensor"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizer", "NeoX", "Circuits"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "HDF5"]),
+        .testTarget(name: "AggregateTests", dependencies: ["Aggregate", "Report", "Results"]),
         .testTarget(name: "SweepTests", dependencies: [
             "Sweep", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Sweep", "Results", "Circuits", "NeoX", "ZeroMQ"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "Coordinator", "Worker", "Sweep", "Results", "Circuits", "NeoX", "ZeroMQ", "Aggregate",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,8 @@
 #   2. head scores;
 #   3. a task dataset from the Pythia tokenizer;
 #   4. a local sweep: a coordinator and two workers over tcp loopback, three checkpoints × two
-#      tasks, then `status` and `verify`.
+#      tasks, then `status` and `verify`;
+#   5. `aggregate`: aggregate.h5, CSV tables and report/index.html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${CIRCUITSWEEP:-.build/release/circuitsweep}")
@@ -44,5 +45,9 @@ for w in "${workers[@]}"; do wait "$w" || true; done
 trap - EXIT
 "$bin" status "$out/sweep/results"
 "$bin" verify "$out/sweep/results"
+
+step "5. aggregate: time series, circuit stability, head-score summaries, CSV and an HTML report"
+"$bin" aggregate "$out/sweep/results"
+head -3 "$out/sweep/aggregate/checkpoints.csv"
 
 step "done: results in $out/ (read them with h5py; layout in schemas/unit-result.md)"

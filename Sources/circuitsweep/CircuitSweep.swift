@@ -14,6 +14,8 @@ struct CircuitSweep: AsyncParsableCommand {
             WorkerCommand.self,
             Status.self,
             Retry.self,
+            AggregateCommand.self,
+            ReportCommand.self,
             // Single analyses and tools.
             Attribute.self,
             Heads.self,

@@ -1,3 +1,4 @@
+import Aggregate
 import Foundation
 import Results
 import Testing
@@ -41,6 +42,20 @@ extension ClusterProcessTests {
                 }
             }
             #expect(hashes.count == 3, "each revision's weights hash differently")
+
+            // The aggregate of the finished sweep: two series of three checkpoints in training order.
+            let aggregate = try cluster.start(["aggregate", "results"], log: "aggregate.log")
+            #expect(cluster.wait(aggregate, seconds: 30) && aggregate.terminationStatus == 0, "\(cluster.log("aggregate.log"))")
+            let merged = try AggregateFile.read(cluster.dir.appendingPathComponent("aggregate/aggregate.h5"))
+            #expect(merged.problems.isEmpty)
+            #expect(merged.entries.map(\.series.key.task) == ["pairs-a", "pairs-b"])
+            for entry in merged.entries {
+                #expect(entry.series.records.map(\.step) == [0, 1000, 143_000])
+                #expect(entry.series.records.allSatisfy { $0.circuit?.source == "minimal" })
+                #expect(entry.stability.edgeJaccard.count == 2 && entry.heads.map(\.name).contains("induction"))
+            }
+            let report = try String(contentsOf: cluster.dir.appendingPathComponent("aggregate/report/index.html"), encoding: .utf8)
+            #expect(report.contains("Task pairs-a") && report.contains("<svg"))
         }
     }
 }
