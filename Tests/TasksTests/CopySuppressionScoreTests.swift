@@ -65,10 +65,10 @@ import Tensor
     @Test func corpusKeepsLongDocumentsWithBOS() throws {
         let encode: (String) -> [Int] = { text in text.components(separatedBy: " ").map(\.count) }
         let corpus = try CopySuppressionScores.corpus(documents: ["a bb", "a bb ccc", "dddd e ff g"], encode: encode, bos: 0,
-                                                      minimumTokens: 2, count: 2)
+                                                      minimumTokens: 3, count: 2)
         #expect(corpus == [[0, 1, 2, 3], [0, 4, 1, 2, 1]])
         #expect(throws: HeadScoreError.self) {
-            try CopySuppressionScores.corpus(documents: ["a bb"], encode: encode, bos: 0, minimumTokens: 2, count: 1)
+            try CopySuppressionScores.corpus(documents: ["a bb"], encode: encode, bos: 0, minimumTokens: 3, count: 1)
         }
     }
 
@@ -86,7 +86,7 @@ import Tensor
                                       functionTokens: functionTokens, fraction: fraction)
         for l in 0..<config.numLayers {
             for h in 0..<config.numHeads {
-                #expect(abs(ours[l, h] - expected[l][h]) < 1e-3, "\(name) head \(l).\(h): \(ours[l, h]) vs \(expected[l][h])")
+                #expect(abs(ours[l, h] - expected[l][h]) < 1e-6, "\(name) head \(l).\(h): \(ours[l, h]) vs \(expected[l][h])")
             }
         }
         #expect(Set(ours.values).count > 1, "scores differ between heads")
@@ -180,27 +180,5 @@ import Tensor
             }
         }
         return (0..<L).map { l in (0..<H).map { h in klMean[l][h] > 0 ? 1 - klCSPA[l][h] / klMean[l][h] : 0 } }
-    }
-}
-
-/// `HeadScorer` computes the new scores from the Pythia tokenizer's IOI prompts.
-@Suite struct HeadScorerPathScoreTests {
-    @Test func scorerComputesCopySuppressionDirectEffectAndSInhibition() throws {
-        let tokenizer = try TaskFixtures.loadTokenizer()
-        let config = NeoXConfig(vocabSize: 50_304, hiddenSize: 32, numLayers: 2, numHeads: 4, intermediateSize: 64,
-                                maxPositionEmbeddings: 64)
-        var options = HeadScorer.Options()
-        options.ioiSize = 6
-        let scorer = HeadScorer(model: NeoXModel.random(config: config, seed: 3, scale: 0.5), options: options)
-        let grids = try scorer.scores([.copySuppression, .directEffect, .sInhibition, .copy], tokenizer: tokenizer)
-        for kind in [HeadScoreKind.copySuppression, .directEffect, .sInhibition] {
-            let grid = try #require(grids[kind])
-            #expect(grid.layers == 2 && grid.heads == 4 && grid.values.allSatisfy(\.isFinite), "\(kind)")
-        }
-        let movers = IOIPathPatching.nameMovers(copy: try #require(grids[.copy]), directEffect: try #require(grids[.directEffect]))
-        if movers.isEmpty { #expect(grids[.sInhibition]?.values.allSatisfy { $0 == 0 } == true) }
-        for value in try #require(grids[.copySuppression]).values { #expect(value < 0.5) }
-        #expect(throws: HeadScoreError.self) { try scorer.scores([.sInhibition], tokenizer: nil) }
-        #expect(throws: HeadScoreError.self) { try scorer.scores([.copySuppression], tokenizer: nil) }
     }
 }
