@@ -104,13 +104,13 @@ extension Heads {
         var documents: [String] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
             do { documents.append(try JSONDecoder().decode(Document.self, from: Data(line.utf8)).text) } catch {
-                throw ValidationError("\(path) line \(number + 1): not a JSON object with a \"text\" string (\(error))")
+                throw HeadScoreError.badInput("CSPA corpus \(path) line \(number + 1): not a JSON object with a \"text\" string (\(error))")
             }
         }
         do {
             return try CopySuppressionScores.corpus(documents: documents, encode: tokenizer.encode,
                                                     bos: tokenizer.id(ofToken: "<|endoftext|>") ?? 0, count: count)
-        } catch { throw ValidationError("\(path): \(error)") }
+        } catch let HeadScoreError.badInput(reason) { throw HeadScoreError.badInput("CSPA corpus \(path): \(reason)") }
     }
 }
 

@@ -99,7 +99,8 @@ import Tensor
         #expect(scores[.copy]?.values.allSatisfy { $0 < 20 } == true)
         #expect(scores[.copySuppression]?.values.allSatisfy { abs($0) < 0.5 } == true)
         let movers = IOIPathPatching.nameMovers(copy: try #require(scores[.copy]), directEffect: try #require(scores[.directEffect]))
-        if movers.isEmpty { #expect(scores[.sInhibition]?.values.allSatisfy { $0 == 0 } == true) }
+        #expect(movers.isEmpty, "random weights have no name mover, so nothing is S-inhibition")
+        #expect(scores[.sInhibition]?.values.allSatisfy { $0 == 0 } == true)
         #expect(throws: HeadScoreError.self) { try scorer.scores([.sInhibition], tokenizer: nil) }
         #expect(throws: HeadScoreError.self) { try scorer.scores([.copySuppression], tokenizer: nil) }
         // Reusing a prepared model gives the same scores.
