@@ -10,14 +10,16 @@ extension NeoXModel {
     ///
     /// - Parameter prefix: where sequences with `layout.prefixLengths[b] > 0` read the keys and
     ///   values of their first positions (nil when there are none).
-    public func forward(trace: ForwardTrace, layout: SequenceLayout, prefix: KeyValuePrefix? = nil) {
+    /// - Parameter hooks: activation patching (`ForwardHooks`); with `hooks.firstLayer = l` the
+    ///   caller has filled `trace.residual(l)` and layers before l are not run.
+    public func forward(trace: ForwardTrace, layout: SequenceLayout, prefix: KeyValuePrefix? = nil, hooks: ForwardHooks? = nil) {
         precondition(trace.fits(layout), "trace too small for the layout")
         precondition(prefix != nil || layout.prefixLengths.allSatisfy { $0 == 0 }, "prefix lengths need a prefix source")
         precondition(prefix == nil || prefix!.rowOffsets.count == layout.sequenceCount, "one prefix offset per sequence")
         trace.layout = layout
         trace.prefix = prefix
         let R = layout.rowCount
-        for l in 0..<layerCount {
+        for l in (hooks?.firstLayer ?? 0)..<layerCount {
             let w = layers[l]
             let x = trace.residual(l), next = trace.residual(l + 1)
             let ln = trace.normScratch.pointer
@@ -30,10 +32,12 @@ extension NeoXModel {
             linear(ln, rows: R, inWidth: d, weight: w.qkvWeight.pointer, bias: w.qkvBias.pointer,
                    outWidth: 3 * d, output: qkv, outputStride: 3 * d)
             applyRotary(qkv: qkv, layout: layout)
+            hooks?.qkv?(l, qkv)
             attend(qkv: qkv, layout: layout,
                    probabilities: trace.probabilities.pointer + l * heads * trace.attentionCapacity,
                    z: trace.z(l), prefixQKV: prefix.map { UnsafePointer($0.source.qkv(l)) },
                    prefixRowOffsets: prefix?.rowOffsets ?? [])
+            hooks?.z?(l, trace.z(l))
             let attnOut = trace.attentionOutput(l)
             linear(trace.z(l), rows: R, inWidth: d, weight: w.denseWeight.pointer, bias: w.denseBias.pointer,
                    outWidth: d, output: attnOut, outputStride: d)

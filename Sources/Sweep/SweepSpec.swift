@@ -158,6 +158,8 @@ public struct CircuitSearch: Sendable, Equatable, Hashable, Codable {
 public enum HeadScore: String, Sendable, Codable, CaseIterable, Comparable {
     case induction, successor, copy
     case copySuppression = "copy-suppression"
+    /// IOI path patching: direct effects and the S-inhibition score.
+    case sInhibition = "s-inhibition"
 
     public static func < (a: HeadScore, b: HeadScore) -> Bool { a.rawValue < b.rawValue }
 }

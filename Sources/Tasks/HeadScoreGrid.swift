@@ -38,11 +38,14 @@ public enum HeadScoreKind: String, Sendable, Codable, CaseIterable {
     case successor
     case copy
     case negativeCopy = "negative_copy"
+    case copySuppression = "copy_suppression"
+    case directEffect = "direct_effect"
+    case sInhibition = "s_inhibition"
 
-    /// Whether the score needs a forward pass (attention patterns or the residual after block 0).
+    /// Whether the score needs a forward pass (attention patterns, activations or path patching).
     public var needsForward: Bool {
         switch self {
-        case .induction, .previousToken, .duplicateToken, .copy, .negativeCopy: return true
+        case .induction, .previousToken, .duplicateToken, .copy, .negativeCopy, .copySuppression, .directEffect, .sInhibition: return true
         case .successor: return false
         }
     }

@@ -1,3 +1,4 @@
+import Circuits
 import NeoX
 import Tensor
 import Tokenizer
@@ -18,6 +19,17 @@ public struct HeadScorer: Sendable {
         public var ioiSize = 70
         public var ioiSeed: UInt64 = 42
         public var ioiPrependBOS = false
+        /// CSPA corpus: token sequences, BOS first (paper: OpenWebText-10k shuffled with seed 6,
+        /// documents over 1000 tokens). Nil: the IOI prompts (`ioiSize`, `ioiSeed`) with BOS, all
+        /// averaged for the mean ablation and the first `cspaEvaluationCount` evaluated.
+        public var cspaCorpus: [[Int]]? = nil
+        /// With a corpus: the first `cspaReferenceCount` sequences give the mean ablation, the first
+        /// `cspaEvaluationCount` are evaluated, all cut to `cspaLength` tokens (paper: 100, 17, 61).
+        public var cspaReferenceCount = 100
+        public var cspaEvaluationCount = 17
+        public var cspaLength = 61
+        /// IOI prompts per path-patching batch (memory only).
+        public var pathPatchingChunk = 16
 
         public init() {}
     }
@@ -54,7 +66,7 @@ public struct HeadScorer: Sendable {
         min(options.repeatedTokenHalf, config.maxPositionEmbeddings / 2)
     }
 
-    /// Computes `kinds`. `tokenizer` is needed for successor and copy scores.
+    /// Computes `kinds`. `tokenizer` is needed for every score but the repeated-token ones.
     /// - Throws: `HeadScoreError` (missing tokenizer, too few single tokens, forward failures) or
     ///   `TaskError` from generating the IOI prompts.
     @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
@@ -75,26 +87,65 @@ public struct HeadScorer: Sendable {
             guard let tokenizer else { throw HeadScoreError.badInput("the successor score needs a tokenizer") }
             result[.successor] = try SuccessorScores.scores(model: model, tokenizer: tokenizer)
         }
-        if !wanted.isDisjoint(with: [.copy, .negativeCopy]) {
-            guard let tokenizer else { throw HeadScoreError.badInput("the copy score needs a tokenizer (IOI prompts)") }
-            let ioi = try TaskGenerator(tokenizer: tokenizer, prependBOS: options.ioiPrependBOS)
-                .generate(.ioi, size: options.ioiSize, seed: options.ioiSeed)
-            let sequences = ioi.examples.map(\.clean)
-            let sites = try CopyScores.ioiSites(ioi.examples)
-            // One forward per prompt, shared by both scores.
-            var residuals: [[Int]: Tensor] = [:]
-            for sequence in sequences where residuals[sequence] == nil {
-                residuals[sequence] = try residualAfterBlock0(sequence)
+        if !wanted.isDisjoint(with: [.copy, .negativeCopy, .directEffect, .sInhibition]) {
+            guard let tokenizer else { throw HeadScoreError.badInput("the copy, direct-effect and S-inhibition scores need a tokenizer (IOI prompts)") }
+            let examples = try TaskGenerator(tokenizer: tokenizer, prependBOS: options.ioiPrependBOS)
+                .generate(.ioi, size: options.ioiSize, seed: options.ioiSeed).examples
+            var copy: HeadScoreGrid?
+            if !wanted.isDisjoint(with: [.copy, .negativeCopy, .sInhibition]) {
+                let both = try copyScores(examples)
+                copy = both.copy
+                if wanted.contains(.copy) { result[.copy] = both.copy }
+                if wanted.contains(.negativeCopy) { result[.negativeCopy] = both.negative }
             }
-            let residual: CopyScores.ResidualSource = { tokens in
-                guard let cached = residuals[tokens] else { throw HeadScoreError.badInput("no residual for a copy-score prompt") }
-                return cached
+            if !wanted.isDisjoint(with: [.directEffect, .sInhibition]) {
+                let patching = examples.map { TaskExample(clean: $0.clean, corrupted: $0.corrupted, correct: $0.correct, incorrect: $0.incorrect) }
+                let direct = try IOIPathPatching.effects(model: model, examples: patching, receiver: .finalResidual,
+                                                         chunkSize: options.pathPatchingChunk).effects
+                if wanted.contains(.directEffect) { result[.directEffect] = direct }
+                if wanted.contains(.sInhibition), let copy {
+                    result[.sInhibition] = try IOIPathPatching.sInhibition(
+                        model: model, examples: patching, nameMovers: IOIPathPatching.nameMovers(copy: copy, directEffect: direct),
+                        chunkSize: options.pathPatchingChunk)
+                }
             }
-            let both = try CopyScores.bothSigns(weights: ScoreWeights(model: model), sequences: sequences, sites: sites, residuals: residual)
-            if wanted.contains(.copy) { result[.copy] = both.copy }
-            if wanted.contains(.negativeCopy) { result[.negativeCopy] = both.negative }
+        }
+        if wanted.contains(.copySuppression) {
+            guard let tokenizer else { throw HeadScoreError.badInput("the copy-suppression score needs a tokenizer (function tokens)") }
+            let functionTokens = CopySuppressionScores.functionTokens { tokenizer.singleTokenID($0) ?? tokenizer.id(ofToken: $0) }
+            let sequences: [[Int]], reference: [[Int]]
+            if let corpus = options.cspaCorpus {
+                let cut = corpus.map { Array($0.prefix(options.cspaLength)) }
+                guard cut.count >= max(options.cspaEvaluationCount, options.cspaReferenceCount) else {
+                    throw HeadScoreError.badInput("the CSPA corpus has \(cut.count) sequences; \(max(options.cspaEvaluationCount, options.cspaReferenceCount)) needed")
+                }
+                sequences = Array(cut.prefix(options.cspaEvaluationCount))
+                reference = Array(cut.prefix(options.cspaReferenceCount))
+            } else {
+                let prompts = try TaskGenerator(tokenizer: tokenizer, prependBOS: true)
+                    .generate(.ioi, size: options.ioiSize, seed: options.ioiSeed).examples.map(\.clean)
+                sequences = Array(prompts.prefix(options.cspaEvaluationCount))
+                reference = prompts
+            }
+            result[.copySuppression] = try CopySuppressionScores.scores(
+                model: model, sequences: sequences, reference: reference, functionTokens: functionTokens)
         }
         return result
+    }
+
+    /// Copy and negative copy scores on IOI prompts (one forward per distinct prompt).
+    func copyScores(_ examples: [TaskDataset.Example]) throws -> (copy: HeadScoreGrid, negative: HeadScoreGrid) {
+        let sequences = examples.map(\.clean)
+        let sites = try CopyScores.ioiSites(examples)
+        var residuals: [[Int]: Tensor] = [:]
+        for sequence in sequences where residuals[sequence] == nil {
+            residuals[sequence] = try residualAfterBlock0(sequence)
+        }
+        let residual: CopyScores.ResidualSource = { tokens in
+            guard let cached = residuals[tokens] else { throw HeadScoreError.badInput("no residual for a copy-score prompt") }
+            return cached
+        }
+        return try CopyScores.bothSigns(weights: ScoreWeights(model: model), sequences: sequences, sites: sites, residuals: residual)
     }
 
     /// Attention patterns `[layer][head]` → [P, P] of one sequence.

@@ -125,7 +125,8 @@ extension HeadScore {
         case .induction: [.induction, .previousToken, .duplicateToken]
         case .successor: [.successor]
         case .copy: [.copy]
-        case .copySuppression: [.negativeCopy]
+        case .copySuppression: [.copySuppression, .negativeCopy]
+        case .sInhibition: [.directEffect, .sInhibition]
         }
     }
 }

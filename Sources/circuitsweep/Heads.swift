@@ -9,7 +9,8 @@ import Tokenizer
 extension HeadScoreKind: ExpressibleByArgument {}
 
 /// `circuitsweep heads`: score every attention head of one checkpoint (induction, previous- and
-/// duplicate-token, successor, copy, negative copy) and write [L, H] arrays.
+/// duplicate-token, successor, copy, negative copy, copy suppression, IOI direct effect and
+/// S-inhibition) and write [L, H] arrays.
 struct Heads: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compute head scores of a checkpoint; writes a heads-only unit result (.h5) or JSON (.json).",
@@ -26,6 +27,9 @@ struct Heads: ParsableCommand {
 
     @Option(help: "Seed of the repeated random token sequences.")
     var seed: UInt64 = 0
+
+    @Option(help: "CSPA corpus: JSON Lines with a \"text\" field per document (paper: OpenWebText-10k shuffled with seed 6); default: the IOI prompts.")
+    var cspaCorpus: String?
 
     @Option(help: "Output file: .h5 (unit result) or .json.")
     var out: String
@@ -50,6 +54,10 @@ struct Heads: ParsableCommand {
         let bpe = FileManager.default.fileExists(atPath: tokenizerURL.path) ? try BPETokenizer(contentsOf: tokenizerURL) : nil
         var options = HeadScorer.Options()
         options.repeatedTokenSeed = seed
+        if let cspaCorpus {
+            guard let bpe else { throw ValidationError("--cspa-corpus needs a tokenizer (--tokenizer)") }
+            options.cspaCorpus = try Self.corpus(path: cspaCorpus, tokenizer: bpe, count: options.cspaReferenceCount)
+        }
         let contentHash = checkpoint.contentHash
         let scorer = HeadScorer(model: try NeoXModel(checkpoint: consume checkpoint), options: options)
         let started = Date()
@@ -57,7 +65,8 @@ struct Heads: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         let revisionName = location.revision ?? "local"
         let identityText = ["heads", contentHash, revisionName, kinds.map(\.rawValue).sorted().joined(separator: ","),
-                            "seed=\(seed)", bpe?.sha256 ?? "no-tokenizer"].joined(separator: "|")
+                            "seed=\(seed)", bpe?.sha256 ?? "no-tokenizer",
+                            options.cspaCorpus.map { "cspa=" + SHA256Hex.of($0.description) } ?? "cspa=ioi"].joined(separator: "|")
         let unitID = SHA256Hex.of(identityText)
         if out.hasSuffix(".json") {
             let report = HeadsReport(
@@ -85,6 +94,24 @@ struct Heads: ParsableCommand {
             let top = grid.argmax
             print("\(kind.rawValue): max \(String(format: "%.4f", grid[top.layer, top.head])) at head \(top.layer).\(top.head)")
         }
+    }
+}
+
+extension Heads {
+    /// Documents of a JSON Lines file (`{"text": …}` per line), tokenized as the paper's CSPA corpus.
+    static func corpus(path: String, tokenizer: BPETokenizer, count: Int) throws -> [[Int]] {
+        struct Document: Decodable { var text: String }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var documents: [String] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+            do { documents.append(try JSONDecoder().decode(Document.self, from: Data(line.utf8)).text) } catch {
+                throw HeadScoreError.badInput("CSPA corpus \(path) line \(number + 1): not a JSON object with a \"text\" string (\(error))")
+            }
+        }
+        do {
+            return try CopySuppressionScores.corpus(documents: documents, encode: tokenizer.encode,
+                                                    bos: tokenizer.id(ofToken: "<|endoftext|>") ?? 0, count: count)
+        } catch let HeadScoreError.badInput(reason) { throw HeadScoreError.badInput("CSPA corpus \(path): \(reason)") }
     }
 }
 

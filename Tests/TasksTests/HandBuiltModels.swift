@@ -1,5 +1,6 @@
 import Foundation
 import NeoX
+@testable import Tasks
 import Tensor
 
 /// Small GPT-NeoX models whose weights are set by hand so that one head has a known function.
@@ -100,6 +101,87 @@ enum HandBuiltModels {
             w.layers[0].qkvWeight[qkvRow(config, head: 0, kind: 2, channel: c), c] = 1
             w.layers[0].denseWeight[(c + 1) % 8, c] = 1
         }
+        return (config, w)
+    }
+
+    /// Two different names (tokens 0..<8) for the IOI-like hand-built models.
+    static func twoNames(_ random: inout SeededRandom) -> (first: Int, second: Int) {
+        let first = random.nextInt(below: 8)
+        var second = random.nextInt(below: 7)
+        if second >= first { second += 1 }
+        return (first, second)
+    }
+
+    /// Token layout shared by the IOI-like hand-built models: names 0..<8 are one-hot in dims
+    /// 0..<8, fillers 8..<24 one-hot in dims 16..<32; head 0.0 attends uniformly (zero QK) and
+    /// writes the mean of the LayerNormed name dims into dims 8..<16: a "bag of names" so far, in
+    /// which a repeated name stands out.
+    static func namesAndBag(_ config: NeoXConfig) -> NeoXWeights {
+        var w = zeros(config)
+        for t in 0..<8 { w.embedIn[t, t] = 1 }
+        for t in 8..<24 { w.embedIn[t, 16 + t - 8] = 1 }
+        for c in 0..<8 {
+            w.layers[0].qkvWeight[qkvRow(config, head: 0, kind: 2, channel: c), c] = 1
+            w.layers[0].denseWeight[8 + c, c] = 0.2
+        }
+        return w
+    }
+
+    /// A copy-suppression head (1.0) and its positive twin (1.1), two layers, two heads of 16 dims,
+    /// vocabulary 24 (`namesAndBag`). The unembedding of name t reads the bag dim 8 + t, so the
+    /// residual predicts the names seen so far, the most frequent first.
+    /// - 1.0 attends from the bag (query, dims 8..<16) to the name it holds (key, dims 0..<8): to
+    ///   the earlier names that are predicted; its OV writes −(name) into that name's unembedding
+    ///   direction (dims 8..<16): copy suppression.
+    /// - 1.1 has the same attention and the opposite OV sign: a copying head.
+    /// - 0.1 is random (scale 0.03); the MLPs are zero.
+    static func copySuppressionModel(seed: UInt64) -> (NeoXConfig, NeoXWeights) {
+        let config = NeoXConfig(vocabSize: 24, hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 8,
+                                rotaryPct: 0.25, maxPositionEmbeddings: 64)
+        var w = namesAndBag(config)
+        for t in 0..<8 { w.embedOut[t, 8 + t] = 1 }
+        var random = TestRandom(seed: seed)
+        for c in 0..<16 {
+            for i in 0..<32 { w.layers[0].qkvWeight[qkvRow(config, head: 1, kind: 2, channel: c), i] = random.normal() * 0.03 }
+            for o in 0..<32 { w.layers[0].denseWeight[o, 16 + c] = random.normal() * 0.03 }
+        }
+        for (head, sign) in [(0, Float(-1)), (1, Float(1))] {
+            for c in 0..<8 {
+                w.layers[1].qkvWeight[qkvRow(config, head: head, kind: 0, channel: 4 + c), 8 + c] = 5
+                w.layers[1].qkvWeight[qkvRow(config, head: head, kind: 1, channel: 4 + c), c] = 1
+                w.layers[1].qkvWeight[qkvRow(config, head: head, kind: 2, channel: c), c] = 1
+                w.layers[1].denseWeight[8 + c, head * 16 + c] = sign * 0.5
+            }
+        }
+        return (config, w)
+    }
+
+    /// An IOI circuit in miniature, two layers, two heads of 24 dims, vocabulary 24
+    /// (`namesAndBag`, plus dim 32 = 1 on names). The unembedding of name t reads dim t.
+    /// - 0.0 is the S-inhibition head: at the end of "IO S … S … END" its bag holds S twice and IO
+    ///   once (the subject-duplicate signal).
+    /// - 1.0 is the name mover: its query reads the bag negatively and a constant, its key the name
+    ///   and the name flag, so it attends to the name that is *not* duplicated; its OV copies that
+    ///   name into its unembedding direction.
+    /// - 0.1 moves the names too (uniform attention) but into dims 40..<48, which nothing reads;
+    ///   1.1 and the MLPs are zero.
+    static func sInhibitionModel() -> (NeoXConfig, NeoXWeights) {
+        let config = NeoXConfig(vocabSize: 24, hiddenSize: 48, numLayers: 2, numHeads: 2, intermediateSize: 8,
+                                rotaryPct: 0.25, maxPositionEmbeddings: 64)
+        var w = namesAndBag(config)
+        for t in 0..<8 { w.embedIn[t, 32] = 1; w.embedOut[t, t] = 1 }
+        for c in 0..<8 {
+            w.layers[0].qkvWeight[qkvRow(config, head: 1, kind: 2, channel: c), c] = 1
+            w.layers[0].denseWeight[40 + c, 24 + c] = 0.2
+        }
+        for c in 0..<8 {
+            w.layers[1].qkvWeight[qkvRow(config, head: 0, kind: 0, channel: 8 + c), 8 + c] = -4
+            w.layers[1].qkvWeight[qkvRow(config, head: 0, kind: 1, channel: 8 + c), c] = 1
+            w.layers[1].qkvWeight[qkvRow(config, head: 0, kind: 2, channel: c), c] = 1
+            w.layers[1].denseWeight[c, c] = 1
+        }
+        w.layers[1].qkvBias[qkvRow(config, head: 0, kind: 0, channel: 16)] = 10
+        w.layers[1].qkvWeight[qkvRow(config, head: 0, kind: 1, channel: 16), 32] = 1
         return (config, w)
     }
 }

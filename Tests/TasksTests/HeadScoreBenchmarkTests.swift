@@ -16,7 +16,8 @@ import Testing
         let weights = NeoXWeights.random(config: shape.config, seed: 1)
         let scorer = try HeadScorer(config: shape.config, weights: weights)
         let clock = ContinuousClock()
-        for kinds in [[HeadScoreKind.induction, .previousToken, .duplicateToken], [.successor], [.copy, .negativeCopy]] {
+        for kinds in [[HeadScoreKind.induction, .previousToken, .duplicateToken], [.successor], [.copy, .negativeCopy],
+                      [.copySuppression], [.copy, .directEffect, .sInhibition]] {
             var scores: [HeadScoreKind: HeadScoreGrid] = [:]
             let elapsed = clock.measure { scores = (try? scorer.scores(kinds, tokenizer: tokenizer)) ?? [:] }
             #expect(scores.count == kinds.count)

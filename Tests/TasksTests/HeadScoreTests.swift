@@ -149,7 +149,8 @@ import Tensor
     /// The names are the `/heads/<score>` names of schemas/unit-result.md.
     @Test func namesMatchUnitResultSchema() {
         #expect(HeadScoreKind.allCases.map(\.rawValue) ==
-                ["induction", "previous_token", "duplicate_token", "successor", "copy", "negative_copy"])
+                ["induction", "previous_token", "duplicate_token", "successor", "copy", "negative_copy",
+                 "copy_suppression", "direct_effect", "s_inhibition"])
         #expect(HeadScoreKind.successor.needsForward == false)
     }
 

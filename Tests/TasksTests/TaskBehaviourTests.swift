@@ -84,17 +84,25 @@ import Tensor
         var options = HeadScorer.Options()
         options.ioiSize = 6
         options.repeatedTokenHalf = 40
+        options.cspaEvaluationCount = 3
         let scorer = try HeadScorer(config: config, weights: weights, options: options)
         let scores = try scorer.scores(HeadScoreKind.allCases, tokenizer: tokenizer)
         #expect(Set(scores.keys) == Set(HeadScoreKind.allCases))
+        let signed: Set<HeadScoreKind> = [.copySuppression, .directEffect, .sInhibition]
         for (kind, grid) in scores {
             #expect(grid.layers == 2 && grid.heads == 4)
-            #expect(grid.values.allSatisfy { $0.isFinite && $0 >= 0 }, "\(kind)")
+            #expect(grid.values.allSatisfy { $0.isFinite && ($0 >= 0 || signed.contains(kind)) }, "\(kind)")
         }
         // A random model is near chance.
         #expect(scores[.induction]?.values.allSatisfy { $0 < 0.1 } == true)
         #expect(scores[.successor]?.values.allSatisfy { $0 < 0.2 } == true)
         #expect(scores[.copy]?.values.allSatisfy { $0 < 20 } == true)
+        #expect(scores[.copySuppression]?.values.allSatisfy { abs($0) < 0.5 } == true)
+        let movers = IOIPathPatching.nameMovers(copy: try #require(scores[.copy]), directEffect: try #require(scores[.directEffect]))
+        #expect(movers.isEmpty, "random weights have no name mover, so nothing is S-inhibition")
+        #expect(scores[.sInhibition]?.values.allSatisfy { $0 == 0 } == true)
+        #expect(throws: HeadScoreError.self) { try scorer.scores([.sInhibition], tokenizer: nil) }
+        #expect(throws: HeadScoreError.self) { try scorer.scores([.copySuppression], tokenizer: nil) }
         // Reusing a prepared model gives the same scores.
         let reused = HeadScorer(model: scorer.model, options: options)
         #expect(try reused.scores([.induction, .successor], tokenizer: tokenizer)[.induction] == scores[.induction])
