@@ -7,45 +7,16 @@ import Testing
 /// worker processes over tcp loopback; every result must verify and carry the science.
 extension ClusterProcessTests {
     @Suite struct RealSweepTests {
-        static let fixtures = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
-
         @Test(.timeLimit(.minutes(2)))
         func threeWorkersFinishARealSweepOnFixtureModels() throws {
             guard Binary.available else { return }
-            let cluster = try Cluster(yaml: """
-                results: results
-                revisions: [step0, step1000, step143000]
-                models:
-                  - {name: neox-tiny, folder: models/neox-tiny}
-                tasks:
-                  - {name: pairs-a, examples: task-a.json}
-                  - {name: pairs-b, examples: task-b.json}
+            let cluster = try Cluster(yaml: FixtureSweep.yamlHeader + """
+
                 analyses:
-                  - method: eap-ig-inputs
-                    steps: 5
-                    circuit: {threshold: 0.8, start: 5, end: 102, step: 5}
-                    head_scores: [induction]
+                \(FixtureSweep.eapIG)
                 lease: {seconds: 20, heartbeat_seconds: 0.5}
                 """)
-            let fm = FileManager.default
-            let models = cluster.dir.appendingPathComponent("models/neox-tiny")
-            try fm.createDirectory(at: models, withIntermediateDirectories: true)
-            // Three "checkpoints" with different weights: bf16-, fp16-rounded and full fp32.
-            for (revision, folder) in [("step0", "neox-tiny-bf16"), ("step1000", "neox-tiny-fp16"), ("step143000", "neox-tiny")] {
-                try fm.createSymbolicLink(at: models.appendingPathComponent(revision),
-                                          withDestinationURL: Self.fixtures.appendingPathComponent("models/\(folder)"))
-            }
-            // Two tasks: the fixture examples, and the same with clean/corrupted swapped.
-            let examples = Self.fixtures.appendingPathComponent("examples/neox-tiny.json")
-            try fm.copyItem(at: examples, to: cluster.dir.appendingPathComponent("task-a.json"))
-            var swapped = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: examples)) as? [String: Any])
-            swapped["examples"] = (swapped["examples"] as? [[String: Any]] ?? []).map { e -> [String: Any] in
-                var e = e
-                (e["clean"], e["corrupted"]) = (e["corrupted"], e["clean"])
-                return e
-            }
-            try JSONSerialization.data(withJSONObject: swapped).write(to: cluster.dir.appendingPathComponent("task-b.json"))
+            try FixtureSweep.prepare(in: cluster.dir)
 
             let coordinator = try cluster.startCoordinator()
             for i in 0..<3 {
@@ -57,8 +28,8 @@ extension ClusterProcessTests {
             try cluster.expectAllDoneOnce(units: 6)
 
             var hashes = Set<String>()
-            for task in ["pairs-a", "pairs-b"] {
-                for revision in ["step0", "step1000", "step143000"] {
+            for task in FixtureSweep.tasks {
+                for revision in FixtureSweep.revisions {
                     let url = cluster.results.appendingPathComponent("neox-tiny/\(task)/\(revision).h5")
                     try UnitResultFile.verify(url)
                     let result = try UnitResultFile.read(url)
