@@ -70,7 +70,7 @@ extension ClusterProcessTests {
             let slurm = SlurmCluster()
             guard slurm.setUp() else { return }
             // 2.5 s units and a 1 s grace: the running unit cannot finish, so it is released.
-            let cluster = try Cluster(yaml: Cluster.sweep(units: 3, method: "sleep", seconds: 2.5, lease: 10, tasks: 2))
+            let cluster = try Cluster(yaml: Cluster.sweep(units: 2, method: "sleep", seconds: 2.5, lease: 10, tasks: 2))
             let coordinator = try cluster.startCoordinator()
             let array = try slurm.sbatch(["--array=0-1", Self.script("workers.sbatch"), "--capacity", "1"],
                                          environment: ["CIRCUITSWEEP": binary.path, "COORDINATOR": cluster.endpoint, "GRACE": "1"],
@@ -93,7 +93,7 @@ extension ClusterProcessTests {
             #expect(outcomes.contains("released"), "the cancelled worker released nothing: \(outcomes)")
 
             #expect(cluster.wait(coordinator, seconds: 60), "coordinator did not finish:\n\(cluster.log("coordinator.log").suffix(2000))")
-            try cluster.expectAllDoneOnce(units: 6)
+            try cluster.expectAllDoneOnce(units: 4)
             #expect(Command.waitUntil(seconds: 20) { slurm.state(survivor) == "COMPLETED" }, "\(slurm.jobs())")
         }
     }
