@@ -4,16 +4,18 @@
 # examples, and the same pairs with clean and corrupted swapped), EAP-IG + circuit search +
 # induction scores. Used by `make demo` and the integration tests.
 #
-#   cluster/fixture-sweep.sh DIR [IG_STEPS=10] [LEASE_SECONDS=30] [HEARTBEAT_SECONDS=1]
+#   cluster/fixture-sweep.sh DIR [IG_STEPS=10] [LEASE_SECONDS=30] [HEARTBEAT_SECONDS=1] [MORE_ANALYSES]
+#
+# MORE_ANALYSES: YAML list items appended to `analyses:`, e.g. $'  - method: noop\n'.
 #
 # Then: (cd DIR && circuitsweep coordinator sweep.yaml --bind tcp://127.0.0.1:PORT) and workers
 # with `--model-root DIR`.
 set -euo pipefail
 if [[ $# -lt 1 ]]; then
-    echo "usage: $0 DIR [IG_STEPS] [LEASE_SECONDS] [HEARTBEAT_SECONDS]" >&2
+    echo "usage: $0 DIR [IG_STEPS] [LEASE_SECONDS] [HEARTBEAT_SECONDS] [MORE_ANALYSES]" >&2
     exit 2
 fi
-dir=$1 steps=${2:-10} lease=${3:-30} heartbeat=${4:-1}
+dir=$1 steps=${2:-10} lease=${3:-30} heartbeat=${4:-1} more=${5:-}
 fixtures=$(cd "$(dirname "$0")/../Tests/Fixtures" && pwd)
 
 mkdir -p "$dir/models/neox-tiny"
@@ -36,5 +38,5 @@ analyses:
     steps: $steps
     circuit: {threshold: 0.8, start: 5, end: 102, step: 5}
     head_scores: [induction]
-lease: {seconds: $lease, heartbeat_seconds: $heartbeat}
+${more}lease: {seconds: $lease, heartbeat_seconds: $heartbeat}
 YAML

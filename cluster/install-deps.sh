@@ -11,8 +11,13 @@ packages=(
   libsqlite3-dev     # GRDB's SQLite
   python3-h5py       # independent reader of our HDF5 files in tests
   python3-numpy
-  iproute2           # network-namespace tests
+  iproute2           # network-namespace tests (ip, ss)
   procps
+  util-linux         # unshare, setsid (cluster/ssh)
+  slurm-wlm          # Slurm tests: slurmctld, slurmd, sbatch… (22.05, MULTIPLE_SLURMD)
+  munge              # Slurm's authentication
+  openssh-server     # SSH launcher tests: sshd in network namespaces
+  openssh-client
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -22,6 +22,7 @@ extension Coordinator {
         guard routing == Data(worker.value.utf8) else {
             return drop("identity", detail: "worker '\(worker)' sent from another routing id")
         }
+        guard admit(received, worker: worker) else { return }
         let t = now
         switch message {
         case .hello(let m):
@@ -65,6 +66,25 @@ extension Coordinator {
         case .welcome, .assign, .dataset, .ack, .cancel, .shutdown:
             drop("direction", detail: "worker-bound message of type \(message.kind.rawValue)")
         }
+    }
+
+    /// Binds each worker id to the CURVE key that first spoke for it (the ZAP `User-Id`), so
+    /// another allow-listed key cannot claim that id and its leases: its messages are counted
+    /// (`wire.drop.key`), logged with both keys, and dropped. Without CURVE there is no key
+    /// and every message passes.
+    /// - Returns: whether the message may be handled.
+    func admit(_ received: ReceivedMessage, worker: WorkerID) -> Bool {
+        guard let key = received.userID else { return true }
+        guard let owner = workerKeys[worker] else {
+            workerKeys[worker] = key
+            return true
+        }
+        guard owner == key else {
+            drop("key", detail: "worker '\(worker)' belongs to key \(owner); refused a message signed by key \(key)"
+                 + " from \(received.peerAddress ?? "?")")
+            return false
+        }
+        return true
     }
 
     func noteSeen(_ worker: WorkerID, capacity: Int) {

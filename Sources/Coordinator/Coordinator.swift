@@ -50,6 +50,8 @@ public final class Coordinator {
     /// Routing ids of workers (the DEALER sets its routing id to its worker id).
     var sharedResults: Set<WorkerID> = []
     var knownWorkers: Set<WorkerID> = []
+    /// Under CURVE, the Z85 public key that first spoke for each worker id (see ``admit(_:worker:)``).
+    var workerKeys: [WorkerID: String] = [:]
     var pendingCommits: [LeaseID: PendingCommit] = [:]
     var filesWritten = false
 

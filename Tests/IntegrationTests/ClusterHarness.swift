@@ -39,19 +39,14 @@ final class Cluster {
         port = Cluster.freePort()
     }
 
-    /// The fixture sweep of `cluster/fixture-sweep.sh` (neox-tiny × 3 revisions × 2 tasks).
-    init(fixtureSweepWithSteps steps: Int, leaseSeconds: Int, heartbeatSeconds: Double) throws {
+    /// The fixture sweep of `cluster/fixture-sweep.sh`: neox-tiny × 3 revisions × 2 tasks, EAP-IG
+    /// with `steps` steps plus `moreAnalyses` (YAML list items, e.g. "  - method: noop\n").
+    init(fixtureSweepWithSteps steps: Int, leaseSeconds: Int, heartbeatSeconds: Double, moreAnalyses: String = "") throws {
         dir = Cluster.makeFolder()
         port = Cluster.freePort()
-        let script = Process()
-        script.executableURL = URL(fileURLWithPath: "/bin/bash")
-        script.arguments = [Cluster.repository.appendingPathComponent("cluster/fixture-sweep.sh").path,
-                            dir.path, "\(steps)", "\(leaseSeconds)", "\(heartbeatSeconds)"]
-        try script.run()
-        script.waitUntilExit()
-        guard script.terminationStatus == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: dir.path])
-        }
+        let script = Cluster.repository.appendingPathComponent("cluster/fixture-sweep.sh").path
+        let output = Command.run("/bin/bash", [script, dir.path, "\(steps)", "\(leaseSeconds)", "\(heartbeatSeconds)", moreAnalyses])
+        guard output.succeeded else { throw output }
     }
 
     static let repository = URL(fileURLWithPath: #filePath)

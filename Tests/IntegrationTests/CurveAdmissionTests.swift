@@ -1,8 +1,11 @@
 import Foundation
+import Sweep
 import Testing
+import ZeroMQ
 
 /// CURVE end to end through the command line: a worker whose key is not on the coordinator's
-/// allow-list gets no unit (and its key is logged); an allowed worker finishes the sweep.
+/// allow-list gets no unit (and its key is logged); an allowed key cannot speak for a worker id
+/// another key owns; an allowed worker finishes the sweep.
 extension ClusterProcessTests {
     @Suite struct CurveAdmissionTests {
         @Test(.timeLimit(.minutes(1)))
@@ -37,6 +40,94 @@ extension ClusterProcessTests {
             try cluster.start(["worker", "--connect", cluster.endpoint, "--curve-keys", "keys", "--grace", "1"], log: "worker.log")
             #expect(cluster.wait(coordinator, seconds: 30), "coordinator did not finish:\n\(cluster.log("coordinator.log").suffix(2000))")
             try cluster.expectAllDoneOnce(units: 3)
+        }
+
+        /// Worker A (key 1) takes a lease and drops its connection; a peer holding allow-listed
+        /// key 2 then reconnects under A's routing id and sends a heartbeat and a forged result
+        /// for A's lease. The coordinator refuses both (logged with both keys), A's lease
+        /// expires, and an honest worker finishes the sweep with results that verify.
+        @Test(.timeLimit(.minutes(1)))
+        func anotherAllowedKeyCannotSpeakForAWorker() throws {
+            guard Binary.available else { return }
+            let cluster = try Cluster(yaml: Cluster.sweep(units: 3, method: "noop", lease: 2, tasks: 1))
+            let keys = try cluster.start(["keys", "generate", "--out", "keys", "--workers", "2"], log: "keys.log")
+            #expect(cluster.wait(keys, seconds: 20) && keys.terminationStatus == 0, "\(cluster.log("keys.log"))")
+            let dir = cluster.dir.appendingPathComponent("keys")
+            let serverKey = try CurveKeyFile.readPublicKey(at: dir.appendingPathComponent("coordinator.pub"))
+            let owner = try CurveKeyFile.readKeyPair(at: dir.appendingPathComponent("worker-001.key"))
+            let thief = try CurveKeyFile.readKeyPair(at: dir.appendingPathComponent("worker-002.key"))
+
+            let coordinator = try cluster.start(["coordinator", "sweep.yaml", "--bind", cluster.endpoint,
+                                                 "--curve-keys", "keys", "--log-level", "debug"], log: "coordinator.log")
+            let listening = Date().addingTimeInterval(15)
+            while !cluster.log("coordinator.log").contains("coordinator listening"), Date() < listening { usleep(50_000) }
+
+            let codec = WireCodec()
+            let context = try ZMQContext()
+            let worker = WorkerID("victim-1")
+            func peer(_ keyPair: CurveKeyPair) throws -> ZMQSocket {
+                var options = SocketOptions()
+                options.curve = .client(serverKey: serverKey, keyPair: keyPair)
+                options.routingID = Data(worker.value.utf8)
+                options.linger = .seconds(1)
+                let socket = try ZMQSocket(context: context, type: .dealer, options: options)
+                try socket.connect(cluster.endpoint)
+                return socket
+            }
+            func send(_ message: WireMessage, on socket: ZMQSocket) throws {
+                #expect(try socket.send(codec.encode(message).map { Data($0) }, timeout: .seconds(5)))
+            }
+            /// Messages received within `seconds`.
+            func replies(on socket: ZMQSocket, seconds: Double) throws -> [WireMessage] {
+                var out: [WireMessage] = []
+                let deadline = Date().addingTimeInterval(seconds)
+                while Date() < deadline {
+                    if let frames = try socket.receive(timeout: .milliseconds(100)),
+                       let m = try? codec.decode(frames.map { [UInt8]($0) }) { out.append(m) }
+                }
+                return out
+            }
+
+            // The owner joins with key 1 and takes a unit, then its connection goes away.
+            let victim = try peer(owner)
+            try send(.hello(.init(worker: worker, host: "victim", pid: 1, capacity: 1, checkpoint: nil,
+                                  sharedResults: false, software: "test")), on: victim)
+            var assignment: WireMessage.Assign?
+            let assigned = Date().addingTimeInterval(10)
+            while assignment == nil, Date() < assigned {
+                if let frames = try victim.receive(timeout: .milliseconds(200)),
+                   case .assign(let a) = try codec.decode(frames.map { [UInt8]($0) }) { assignment = a }
+            }
+            let lease = try #require(assignment, "the owner got no unit:\n\(cluster.log("coordinator.log").suffix(1500))")
+            try victim.close()
+            usleep(300_000)
+
+            // Key 2 takes over the routing id and claims the lease with a forged result.
+            let thiefSocket = try peer(thief)
+            let forged: [UInt8] = Array("not a unit result".utf8)
+            try send(.heartbeat(.init(worker: worker, capacity: 1, checkpoint: nil, leases: [lease.lease])), on: thiefSocket)
+            try send(.resultChunk(.init(worker: worker, unit: lease.unit, lease: lease.lease, index: 0, count: 1),
+                                  payload: forged), on: thiefSocket)
+            try send(.resultCommit(.init(worker: worker, unit: lease.unit, lease: lease.lease, sha256: SHA256Hex.of(forged),
+                                         size: forged.count, chunks: 1, shared: false)), on: thiefSocket)
+            let acks = try replies(on: thiefSocket, seconds: 1.5).compactMap { m -> WireMessage.Ack? in
+                if case .ack(let a) = m { a } else { nil }
+            }
+            #expect(acks.isEmpty, "the coordinator answered the forged result: \(acks)")
+            let log = cluster.log("coordinator.log")
+            #expect(log.contains("belongs to key \(owner.publicKey.z85); refused a message signed by key \(thief.publicKey.z85)"),
+                    "the refusal is not logged with both keys:\n\(log.suffix(2000))")
+            try thiefSocket.close()
+
+            // Key 2 under its own worker id is welcome: it finishes the sweep, A's unit included.
+            try cluster.start(["worker", "--connect", cluster.endpoint, "--curve-keys", "keys", "--curve-name", "worker-002",
+                               "--grace", "1"], log: "worker.log")
+            #expect(cluster.wait(coordinator, seconds: 30), "coordinator did not finish:\n\(cluster.log("coordinator.log").suffix(2000))")
+            try cluster.expectAllDoneOnce(units: 3)
+            let outcomes = try cluster.journal().attempts().compactMap(\.outcome)
+            #expect(outcomes.contains("expired"), "the owner's lease did not expire: \(outcomes)")
+            let verify = try cluster.start(["verify", "results"], log: "verify.log")
+            #expect(cluster.wait(verify, seconds: 20) && verify.terminationStatus == 0, "verify failed:\n\(cluster.log("verify.log"))")
         }
     }
 }

@@ -20,7 +20,7 @@ final class NamespaceNetwork {
     /// Creates the namespaces; false (with the reason printed) when this machine cannot.
     func setUp() -> Bool {
         guard getuid() == 0, Self.ip != nil else {
-            print("NetworkPartitionTests skipped: needs root and iproute2")
+            print("network-namespace tests skipped: needs root and iproute2")
             return false
         }
         var ok = run(["netns", "add", bridge]) && run(["-n", bridge, "link", "set", "lo", "up"])
@@ -32,7 +32,7 @@ final class NamespaceNetwork {
                 && run(["-n", host, "addr", "add", "10.213.0.\(n)/24", "dev", "eth0"]) && run(["-n", host, "link", "set", "eth0", "up"])
                 && run(["-n", bridge, "link", "set", "p\(n)", "master", "br0"]) && run(["-n", bridge, "link", "set", "p\(n)", "up"])
         }
-        if !ok { print("NetworkPartitionTests skipped: could not create network namespaces") }
+        if !ok { print("network-namespace tests skipped: could not create network namespaces") }
         ready = ok
         return ok
     }
@@ -52,28 +52,18 @@ final class NamespaceNetwork {
     @discardableResult
     func run(_ arguments: [String]) -> Bool {
         guard let ip = Self.ip else { return false }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ip)
-        p.arguments = arguments
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
+        return Command.run(ip, arguments).succeeded
     }
 
     private func output(_ arguments: [String]) -> String {
         guard let ip = Self.ip else { return "" }
-        let p = Process()
-        let pipe = Pipe()
-        p.executableURL = URL(fileURLWithPath: ip)
-        p.arguments = arguments
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return Command.run(ip, arguments).text
+    }
+
+    /// Runs a command inside host namespace `host` (`ip netns exec`), bounded in time.
+    func exec(_ host: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) -> Command.Output {
+        guard let ip = Self.ip else { return Command.Output(status: 127, text: "ip: not found", timedOut: false) }
+        return Command.run(ip, ["netns", "exec", host] + arguments, environment: environment, directory: directory)
     }
 }
 
