@@ -18,6 +18,7 @@ extension Coordinator {
             switch action {
             case .assign(let a):
                 guard let p = planned(a.unit), let model = models[p.key.model] else { continue }
+                if firstAssignmentAt == nil { firstAssignmentAt = .now }
                 changes.append(.leaseIssued(unit: a.unit, lease: a.lease.value, worker: a.worker.value, at: wall))
                 outbox.append((a.worker, .assign(.init(
                     lease: a.lease, unit: a.unit, attempt: a.attempt, speculative: a.speculative, model: model,
@@ -64,7 +65,8 @@ extension Coordinator {
         do {
             switch pending {
             case .bytes(let bytes):
-                try store.commit(bytes, to: planned.resultPath, fsync: configuration.durability == .fsyncEachFile)
+                try store.commit(bytes, to: planned.resultPath, fsync: configuration.durability == .fsyncEachFile,
+                                 token: "lease-\(lease.value)")
             case .staged(let staging):
                 try store.promote(staging: staging, to: planned.resultPath, fsync: configuration.durability == .fsyncEachFile)
             }
@@ -79,21 +81,36 @@ extension Coordinator {
         outbox.append((worker, .ack(.init(unit: unit, lease: lease, status: .committed))))
     }
 
-    /// Group commit: one journal transaction for the tick, then the tick's messages.
-    func flush() throws {
-        if filesWritten {
-            if configuration.durability == .syncPerTick { store.syncAll() }
-            filesWritten = false
+    /// Group commit, pipelined: the tick's result files are synced and its state changes
+    /// journaled in one transaction on the ``GroupCommitter``'s thread while the loop goes on;
+    /// the tick's messages go out once that transaction is committed. While a batch is in
+    /// flight, later ticks keep gathering into the next one (messages stay in tick order).
+    /// - Parameter wait: block until everything gathered so far is committed and sent.
+    func flush(wait: Bool = false) throws {
+        guard let committer else { return }
+        if committer.isBusy {
+            guard let outcome = wait ? committer.waitForCompletion() : committer.takeCompleted() else { return }
+            try outcome.get()
+            try send(inFlight)
+            inFlight.removeAll(keepingCapacity: true)
         }
-        if !changes.isEmpty {
-            try journal.apply(changes)
-            changes.removeAll(keepingCapacity: true)
-        }
-        guard let socket, !outbox.isEmpty else {
+        if changes.isEmpty, !filesWritten {
+            try send(outbox)  // nothing to journal (e.g. a dataset reply), nothing in flight
             outbox.removeAll(keepingCapacity: true)
             return
         }
-        for (worker, message) in outbox {
+        if !changes.isEmpty { journalTransactions += 1 }
+        committer.submit(.init(changes: changes, syncFiles: filesWritten && configuration.durability == .syncPerTick))
+        changes.removeAll(keepingCapacity: true)
+        filesWritten = false
+        swap(&inFlight, &outbox)
+        if wait { try flush(wait: true) }
+    }
+
+    /// Sends messages in order; an unreachable worker's are dropped (its leases expire).
+    func send(_ messages: [(WorkerID, WireMessage)]) throws {
+        guard let socket else { return }
+        for (worker, message) in messages {
             var frames = [Data(worker.value.utf8)]
             frames += codec.encode(message).map { Data($0) }
             let result = Result { () throws(ZMQError) -> Bool in try socket.send(frames, timeout: .zero) }
@@ -103,6 +120,5 @@ extension Coordinator {
                 logger.debug("worker unreachable", metadata: ["worker.id": "\(worker)", "message": "\(message.kind.rawValue)"])
             }
         }
-        outbox.removeAll(keepingCapacity: true)
     }
 }

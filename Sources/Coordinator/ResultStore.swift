@@ -27,17 +27,26 @@ public struct ResultStore: Sendable {
     /// Writes `bytes` to `relativePath` atomically (temporary file, rename); an existing file
     /// is replaced. With `fsync` the file and its folder are flushed before returning;
     /// without, call ``syncAll()`` before journaling the result done (group commit).
+    /// - Parameter token: makes the temporary name unique among concurrent writers of the
+    ///   same result (the coordinator passes the lease id); default: a random UUID.
     @available(*, noasync)
-    public func commit(_ bytes: [UInt8], to relativePath: String, fsync flush: Bool = true) throws(ResultStoreError) {
+    public func commit(_ bytes: [UInt8], to relativePath: String, fsync flush: Bool = true,
+                       token: String? = nil) throws(ResultStoreError) {
         let final = url(for: relativePath)
         let folder = final.deletingLastPathComponent()
-        let temp = folder.appendingPathComponent(".\(final.lastPathComponent).tmp-\(UUID().uuidString)")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw ResultStoreError(path: final.path, detail: "cannot create folder: \(error)")
+        let temp = folder.appendingPathComponent(".\(final.lastPathComponent).tmp-\(token ?? UUID().uuidString)")
+        // One writer per token (a leftover of a crash under the same name is overwritten).
+        let flags = O_WRONLY | O_CREAT | (token == nil ? O_EXCL : O_TRUNC)
+        // The folder usually exists already: try the file first and create the folder only on ENOENT.
+        var fd = open(temp.path, flags, 0o644)
+        if fd < 0, errno == ENOENT {
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            } catch {
+                throw ResultStoreError(path: final.path, detail: "cannot create folder: \(error)")
+            }
+            fd = open(temp.path, flags, 0o644)
         }
-        let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw ResultStoreError(path: temp.path, detail: "open failed: \(String(cString: strerror(errno)))") }
         var ok = false
         defer {
