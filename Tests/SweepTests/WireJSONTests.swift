@@ -12,11 +12,12 @@ import Testing
         let sha = String(repeating: "cd", count: 32)
         let w = WorkerID("w\(n):x@h.1_-")  // worker ids are restricted; the free text goes in the other messages
         let u = uid(n)
+        let name = text.replacingOccurrences(of: "/", with: "-")  // model and revision names have no '/'
         return [
             .assign(.init(lease: LeaseID(lease), unit: u, attempt: n % 5 + 1, speculative: n % 2 == 0,
-                          model: ModelSpec(name: "m" + text, location: n % 2 == 0 ? .folder(path: "/models/" + text)
+                          model: ModelSpec(name: "m" + name, location: n % 2 == 0 ? .folder(path: "/models/" + text)
                                            : .huggingFaceCache(root: "/hub", repo: "E/\(text)")),
-                          revision: Revision("step\(n)" + text), task: TaskSpec(name: "t" + text, size: n, seed: lease),
+                          revision: Revision("step\(n)" + name), task: TaskSpec(name: "t" + text, size: n, seed: lease),
                           datasetHash: sha, analysis: AnalysisSpec(method: n % 2 == 0 ? .noop : .sleep, seconds: Double(n) / 8),
                           resultPath: "m/t/\(text).h5", resultSchemaVersion: n)),
             .ack(.init(unit: u, lease: LeaseID(lease), status: .committed)),
