@@ -54,7 +54,8 @@ public final class Coordinator {
     var sharedResults: Set<WorkerID> = []
     var knownWorkers: Set<WorkerID> = []
     var pendingCommits: [LeaseID: PendingCommit] = [:]
-    var filesWritten = false
+    /// Result files of this tick, written by the group commit.
+    var fileWrites: [GroupCommitter.FileWrite] = []
     /// The last retry request applied (``pollRetryRequests()``), and when the table was last read.
     var lastRetryRequest: Int64 = 0
     var retryPolledAt = -Double.infinity

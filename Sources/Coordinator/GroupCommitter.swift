@@ -2,8 +2,9 @@ import Foundation
 import Sweep
 import ZeroMQ
 
-/// Runs the coordinator's group commits on a thread of their own — `sync(2)` of the tick's
-/// result files (with ``ResultDurability/syncPerTick``), then the tick's journal transaction —
+/// Runs the coordinator's group commits on a thread of their own — the tick's result files
+/// (temporary file and atomic rename each), their `sync(2)` (with ``ResultDurability/syncPerTick``),
+/// then the tick's journal transaction —
 /// so that the loop keeps receiving and handling messages meanwhile (pipelining: one batch
 /// commits while the next one is gathered).
 ///
@@ -14,13 +15,29 @@ final class GroupCommitter: @unchecked Sendable {
     // @unchecked: `pending`, `completed`, `busy` and `closed` are only touched under
     // `condition`; `journal`, `store` and `wakeup` are Sendable.
     struct Batch: Sendable {
+        var files: [FileWrite]
         var changes: [JournalChange]
-        var syncFiles: Bool
+        var durability: ResultDurability
+    }
+
+    /// A verified result to store at its final path.
+    struct FileWrite: Sendable {
+        var unit: UnitID
+        var lease: LeaseID
+        var resultPath: String
+        var result: PendingCommit
+    }
+
+    /// A result that could not be stored; its `unitDone` change was left out of the transaction.
+    struct FileFailure: Sendable {
+        var unit: UnitID
+        var lease: LeaseID
+        var error: String
     }
 
     private let condition = NSCondition()
     private var pending: Batch?
-    private var completed: Result<Void, JournalError>?
+    private var completed: Result<[FileFailure], JournalError>?
     private var closed = false
     private var busy = false
     private let journal: Journal
@@ -57,7 +74,7 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// The outcome of the submitted batch once it is committed (`nil`: still running, or
     /// nothing submitted).
-    func takeCompleted() -> Result<Void, JournalError>? {
+    func takeCompleted() -> Result<[FileFailure], JournalError>? {
         wakeup?.drain()
         condition.lock()
         defer { condition.unlock() }
@@ -68,7 +85,7 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     /// Waits for the submitted batch (if any) and returns its outcome.
-    func waitForCompletion() -> Result<Void, JournalError>? {
+    func waitForCompletion() -> Result<[FileFailure], JournalError>? {
         condition.lock()
         while busy, completed == nil { condition.wait() }
         condition.unlock()
@@ -83,6 +100,38 @@ final class GroupCommitter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Files first (each atomically), then their sync, then the journal: a unit is journaled
+    /// done only once its file is durable per `durability`.
+    private func commit(_ batch: Batch) -> Result<[FileFailure], JournalError> {
+        let fsyncEach = batch.durability == .fsyncEachFile
+        var failures: [FileFailure] = []
+        for f in batch.files {
+            do {
+                switch f.result {
+                case .bytes(let bytes):
+                    try store.commit(bytes, to: f.resultPath, fsync: fsyncEach, token: "lease-\(f.lease.value)")
+                case .staged(let staging):
+                    try store.promote(staging: staging, to: f.resultPath, fsync: fsyncEach)
+                }
+            } catch {
+                failures.append(FileFailure(unit: f.unit, lease: f.lease, error: error.description))
+            }
+        }
+        if !batch.files.isEmpty, batch.durability == .syncPerTick { store.syncAll() }
+        var changes = batch.changes
+        if !failures.isEmpty {
+            let failed = Set(failures.map(\.unit))
+            changes.removeAll { change in
+                if case .unitDone(let unit, _, _, _) = change { return failed.contains(unit) }
+                return false
+            }
+        }
+        return Result { () throws(JournalError) in
+            try journal.apply(changes)
+            return failures
+        }
+    }
+
     private func loop() {
         while true {
             condition.lock()
@@ -93,8 +142,7 @@ final class GroupCommitter: @unchecked Sendable {
             }
             pending = nil
             condition.unlock()
-            if batch.syncFiles { store.syncAll() }
-            let outcome = Result { () throws(JournalError) in try journal.apply(batch.changes) }
+            let outcome = commit(batch)
             condition.lock()
             completed = outcome
             condition.broadcast()
