@@ -163,7 +163,8 @@ final class ComputeThread: @unchecked Sendable {
             let final = shared.appendingPathComponent(a.resultPath)
             output = final.deletingLastPathComponent().appendingPathComponent(".\(final.lastPathComponent).lease-\(a.lease.value).tmp")
         } else {
-            output = settings.spool.appendingPathComponent("\(a.lease.value).result")
+            // (`URL.appendingPathComponent` would stat the spool for every unit.)
+            output = URL(fileURLWithPath: "\(settings.spool.path)/\(a.lease.value).result", isDirectory: false)
         }
         do {
             if settings.sharedResults != nil {  // the spool exists since the worker started
@@ -182,7 +183,7 @@ final class ComputeThread: @unchecked Sendable {
                 return .cancelled(a)
             }
             // Read once: hash it, and keep a small result in memory for shipping (and re-sending).
-            let data = try Data(contentsOf: output, options: .alwaysMapped)
+            let data = try Data(contentsOf: output, options: settings.sharedResults == nil ? [] : .alwaysMapped)
             let size = data.count
             let sha = SHA256Hex.of(data)
             var bytes: [UInt8]?
