@@ -3,7 +3,7 @@ import GRDB
 /// Which quarantined units `circuitsweep retry` puts back in the queue. Every given
 /// criterion must match; an empty filter matches every quarantined unit.
 public struct RetryFilter: Sendable, Equatable {
-    /// Unit ids or unique id prefixes (at least 6 hex digits); empty: any unit.
+    /// Unit ids or id prefixes (a prefix matches every unit it begins); empty: any unit.
     public var units: [String]
     public var model: String?
     public var task: String?

@@ -18,7 +18,7 @@ struct Retry: ParsableCommand {
     @Flag(help: "Re-queue every quarantined unit (narrow it with --model / --task).")
     var quarantined = false
 
-    @Option(name: .customLong("unit"), help: "A quarantined unit's id (or a unique prefix of at least 6 hex digits); repeatable.")
+    @Option(name: .customLong("unit"), help: "A quarantined unit's id, or a prefix of at least 6 hex digits (every quarantined unit it begins); repeatable.")
     var units: [String] = []
 
     @Option(help: "Only units of this model.")
