@@ -4,7 +4,7 @@ import Sweep
 import ZeroMQ
 
 /// A verified result waiting for the scheduler's verdict.
-enum PendingCommit {
+enum PendingCommit: Sendable {
     case bytes([UInt8])
     case staged(String)
 }
@@ -18,6 +18,7 @@ extension Coordinator {
             switch action {
             case .assign(let a):
                 guard let p = planned(a.unit), let model = models[p.key.model] else { continue }
+                if firstAssignmentAt == nil { firstAssignmentAt = .now }
                 changes.append(.leaseIssued(unit: a.unit, lease: a.lease.value, worker: a.worker.value, at: wall))
                 outbox.append((a.worker, .assign(.init(
                     lease: a.lease, unit: a.unit, attempt: a.attempt, speculative: a.speculative, model: model,
@@ -53,47 +54,61 @@ extension Coordinator {
         }
     }
 
-    /// Makes the result durable (atomic rename), then journals it done; the ack goes out after
-    /// the tick's transaction.
+    /// Queues the result file for the tick's group commit, which writes it (atomic rename),
+    /// makes it durable and only then journals it done; the ack goes out after that.
     func commit(unit: UnitID, lease: LeaseID, worker: WorkerID, sha256: String, at wall: Double) {
         guard let planned = planned(unit), let pending = pendingCommits.removeValue(forKey: lease) else {
             // Only reachable if the scheduler commits without a verified result: treat as failure.
             absorb(scheduler.onCommitFailed(unit: unit, error: "no verified result bytes", now: now))
             return
         }
-        do {
-            switch pending {
-            case .bytes(let bytes):
-                try store.commit(bytes, to: planned.resultPath, fsync: configuration.durability == .fsyncEachFile)
-            case .staged(let staging):
-                try store.promote(staging: staging, to: planned.resultPath, fsync: configuration.durability == .fsyncEachFile)
-            }
-            filesWritten = true
-        } catch {
-            logger.error("storing a result failed", metadata: ["unit.id": "\(unit)", "error": "\(error)"])
-            outbox.append((worker, .ack(.init(unit: unit, lease: lease, status: .rejected, detail: error.description))))
-            absorb(scheduler.onCommitFailed(unit: unit, error: error.description, now: now))
-            return
-        }
+        fileWrites.append(.init(unit: unit, lease: lease, resultPath: planned.resultPath, result: pending))
         changes.append(.unitDone(unit: unit, path: planned.resultPath, sha256: sha256, at: wall))
         outbox.append((worker, .ack(.init(unit: unit, lease: lease, status: .committed))))
     }
 
-    /// Group commit: one journal transaction for the tick, then the tick's messages.
-    func flush() throws {
-        if filesWritten {
-            if configuration.durability == .syncPerTick { store.syncAll() }
-            filesWritten = false
+    /// A result file the group commit could not store: the unit was not journaled done; its
+    /// worker gets `rejected` instead of `committed` and the scheduler counts a failure.
+    func commitFailed(_ failure: GroupCommitter.FileFailure) {
+        logger.error("storing a result failed", metadata: ["unit.id": "\(failure.unit)", "error": "\(failure.error)"])
+        for i in inFlight.indices {
+            if case .ack(let a) = inFlight[i].1, a.lease == failure.lease, a.status == .committed {
+                inFlight[i].1 = .ack(.init(unit: a.unit, lease: a.lease, status: .rejected, detail: failure.error))
+            }
         }
-        if !changes.isEmpty {
-            try journal.apply(changes)
-            changes.removeAll(keepingCapacity: true)
+        absorb(scheduler.onCommitFailed(unit: failure.unit, error: failure.error, now: now))
+    }
+
+    /// Group commit, pipelined: the tick's result files are written and synced and its state
+    /// changes journaled in one transaction on the ``GroupCommitter``'s thread while the loop goes on;
+    /// the tick's messages go out once that transaction is committed. While a batch is in
+    /// flight, later ticks keep gathering into the next one (messages stay in tick order).
+    /// - Parameter wait: block until everything gathered so far is committed and sent.
+    func flush(wait: Bool = false) throws {
+        guard let committer else { return }
+        if committer.isBusy {
+            guard let outcome = wait ? committer.waitForCompletion() : committer.takeCompleted() else { return }
+            for failure in try outcome.get() { commitFailed(failure) }
+            try send(inFlight)
+            inFlight.removeAll(keepingCapacity: true)
         }
-        guard let socket, !outbox.isEmpty else {
+        if changes.isEmpty, fileWrites.isEmpty {
+            try send(outbox)  // nothing to journal (e.g. a dataset reply), nothing in flight
             outbox.removeAll(keepingCapacity: true)
             return
         }
-        for (worker, message) in outbox {
+        if !changes.isEmpty { journalTransactions += 1 }
+        committer.submit(.init(files: fileWrites, changes: changes, durability: configuration.durability))
+        changes.removeAll(keepingCapacity: true)
+        fileWrites.removeAll(keepingCapacity: true)
+        swap(&inFlight, &outbox)
+        if wait { try flush(wait: true) }
+    }
+
+    /// Sends messages in order; an unreachable worker's are dropped (its leases expire).
+    func send(_ messages: [(WorkerID, WireMessage)]) throws {
+        guard let socket else { return }
+        for (worker, message) in messages {
             var frames = [Data(worker.value.utf8)]
             frames += codec.encode(message).map { Data($0) }
             let result = Result { () throws(ZMQError) -> Bool in try socket.send(frames, timeout: .zero) }
@@ -103,6 +118,5 @@ extension Coordinator {
                 logger.debug("worker unreachable", metadata: ["worker.id": "\(worker)", "message": "\(message.kind.rawValue)"])
             }
         }
-        outbox.removeAll(keepingCapacity: true)
     }
 }

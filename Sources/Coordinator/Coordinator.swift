@@ -21,6 +21,10 @@ public struct CoordinatorSummary: Sendable {
     public var stats: SchedulerStats
     public var droppedMessages: Int
     public var finished: Bool
+    /// Journal transactions written by the loop (one per tick with changes: group commit).
+    public var journalTransactions: Int
+    /// Seconds from the first assignment sent to the end of the loop (`nil`: nothing assigned).
+    public var activeSeconds: Double?
 }
 
 /// The coordinator shell: a ZeroMQ ROUTER loop on the calling thread that decodes messages,
@@ -53,14 +57,23 @@ public final class Coordinator {
     /// Under CURVE, the Z85 public key that first spoke for each worker id (see ``admit(_:worker:)``).
     var workerKeys: [WorkerID: String] = [:]
     var pendingCommits: [LeaseID: PendingCommit] = [:]
-    var filesWritten = false
+    /// Result files of this tick, written by the group commit.
+    var fileWrites: [GroupCommitter.FileWrite] = []
+    /// The last retry request applied (``pollRetryRequests()``), and when the table was last read.
+    var lastRetryRequest: Int64 = 0
+    var retryPolledAt = -Double.infinity
 
     // Per tick.
     var changes: [JournalChange] = []
     var outbox: [(WorkerID, WireMessage)] = []
+    /// Messages of the batch the committer is journaling (sent when it is committed).
+    var inFlight: [(WorkerID, WireMessage)] = []
+    var committer: GroupCommitter?
     var finished = false
     var dropped = 0
     var dropCounts: [String: Int] = [:]
+    var journalTransactions = 0
+    var firstAssignmentAt: ContinuousClock.Instant?
 
     /// Opens the journal, plans the sweep (re-verifying results), and builds the scheduler.
     @available(*, noasync)
@@ -201,7 +214,14 @@ public final class Coordinator {
         options.linger = .seconds(2)
         let router = try ZMQSocket(context: context, type: .router, options: options)
         socket = router
+        let committer = GroupCommitter(journal: journal, store: store)
+        self.committer = committer
         defer {
+            // Whatever is still in flight after an error is dropped unsent, as before a crash.
+            _ = committer.waitForCompletion()
+            committer.close()
+            self.committer = nil
+            inFlight.removeAll()
             try? router.close()
             socket = nil
         }
@@ -215,16 +235,18 @@ public final class Coordinator {
         onBound?(endpoint)
         var poller = Poller()
         _ = poller.register(router)
+        if let wake = committer.wakeDescriptor { poller.register(fileDescriptor: wake) }
 
         // A sweep with nothing left still tells workers that connect to stop.
         absorb(scheduler.onTick(now: now))
-        try flush()
+        try flush(wait: true)
         while !stopToken.isStopped, !(finished && configuration.exitWhenDone) {
             var wait = configuration.pollInterval
             if let t = timerAt {
                 let untilTimer = Duration.seconds(max(0, t - now))
                 if untilTimer < wait { wait = untilTimer }
             }
+            if committer.wakeDescriptor == nil, committer.isBusy { wait = min(wait, .milliseconds(1)) }
             _ = try poller.poll(timeout: wait)
             var handled = 0
             while handled < configuration.maxMessagesPerTick, let message = try router.receiveMessage(timeout: .zero) {
@@ -235,15 +257,21 @@ public final class Coordinator {
                 timerAt = nil
                 absorb(scheduler.onTick(now: now))
             }
+            if now - retryPolledAt >= configuration.retryPollInterval.inSeconds {
+                retryPolledAt = now
+                try pollRetryRequests()
+            }
             try flush()
         }
+        try flush(wait: true)
         if finished {
             logger.info("sweep finished", metadata: ["units.remaining": "\(scheduler.remainingUnits)"])
         }
         let status = try? journal.status(errorLimit: 0)
         return CoordinatorSummary(units: plannedSlots.count, done: status?.counts[.done] ?? 0,
                                   quarantined: status?.counts[.quarantined] ?? 0, stats: scheduler.stats,
-                                  droppedMessages: dropped, finished: finished)
+                                  droppedMessages: dropped, finished: finished, journalTransactions: journalTransactions,
+                                  activeSeconds: firstAssignmentAt.map { (ContinuousClock.now - $0).inSeconds })
     }
 }
 

@@ -39,13 +39,16 @@ public struct CoordinatorConfiguration: Sendable {
     public var maxMessagesPerTick: Int
     public var limits: WireLimits
     public var durability: ResultDurability
+    /// How often the running coordinator looks for units `circuitsweep retry` re-queued.
+    public var retryPollInterval: Duration
 
     public init(spec: SweepSpec, resultsDirectory: URL, bind: String, exitWhenDone: Bool = true,
                 verifyResultsOnStart: Bool = true, resultSchemaVersion: Int = 1,
                 datasets: @escaping DatasetProvider = CoordinatorConfiguration.taskSpecDataset,
                 pollInterval: Duration = .milliseconds(50), maxMessagesPerTick: Int = 4096, limits: WireLimits = .standard,
-                durability: ResultDurability = .syncPerTick) {
+                durability: ResultDurability = .syncPerTick, retryPollInterval: Duration = .milliseconds(250)) {
         self.durability = durability
+        self.retryPollInterval = retryPollInterval
         self.spec = spec
         self.resultsDirectory = resultsDirectory
         self.bind = bind

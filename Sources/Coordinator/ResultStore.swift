@@ -17,7 +17,10 @@ public struct ResultStore: Sendable {
 
     public init(root: URL) { self.root = root }
 
-    public func url(for relativePath: String) -> URL { root.appendingPathComponent(relativePath) }
+    public func url(for relativePath: String) -> URL { root.appendingPathComponent(relativePath, isDirectory: false) }
+
+    /// ``url(for:)`` as a path, without touching the file system.
+    public func path(for relativePath: String) -> String { root.path + "/" + relativePath }
 
     /// The staging name a shared-results worker writes a lease's copy to.
     public static func stagingPath(for relativePath: String, lease: LeaseID) -> String {
@@ -27,21 +30,32 @@ public struct ResultStore: Sendable {
     /// Writes `bytes` to `relativePath` atomically (temporary file, rename); an existing file
     /// is replaced. With `fsync` the file and its folder are flushed before returning;
     /// without, call ``syncAll()`` before journaling the result done (group commit).
+    /// - Parameter token: makes the temporary name unique among concurrent writers of the
+    ///   same result (the coordinator passes the lease id); default: a random UUID.
     @available(*, noasync)
-    public func commit(_ bytes: [UInt8], to relativePath: String, fsync flush: Bool = true) throws(ResultStoreError) {
-        let final = url(for: relativePath)
-        let folder = final.deletingLastPathComponent()
-        let temp = folder.appendingPathComponent(".\(final.lastPathComponent).tmp-\(UUID().uuidString)")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw ResultStoreError(path: final.path, detail: "cannot create folder: \(error)")
+    public func commit(_ bytes: [UInt8], to relativePath: String, fsync flush: Bool = true,
+                       token: String? = nil) throws(ResultStoreError) {
+        // Plain string paths: `URL.appendingPathComponent` stats the file system on every call.
+        let final = path(for: relativePath)
+        let slash = final.lastIndex(of: "/") ?? final.startIndex
+        let folder = String(final[..<slash])
+        let temp = "\(folder)/.\(final[final.index(after: slash)...]).tmp-\(token ?? UUID().uuidString)"
+        // One writer per token (a leftover of a crash under the same name is overwritten).
+        let flags = O_WRONLY | O_CREAT | (token == nil ? O_EXCL : O_TRUNC)
+        // The folder usually exists already: try the file first and create the folder only on ENOENT.
+        var fd = open(temp, flags, 0o644)
+        if fd < 0, errno == ENOENT {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw ResultStoreError(path: final, detail: "cannot create folder: \(error)")
+            }
+            fd = open(temp, flags, 0o644)
         }
-        let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw ResultStoreError(path: temp.path, detail: "open failed: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ResultStoreError(path: temp, detail: "open failed: \(String(cString: strerror(errno)))") }
         var ok = false
         defer {
-            if !ok { unlink(temp.path) }
+            if !ok { unlink(temp) }
         }
         var written = 0
         let writeError: Int32? = bytes.withUnsafeBytes { buffer -> Int32? in
@@ -57,17 +71,17 @@ public struct ResultStore: Sendable {
         }
         if let writeError {
             close(fd)
-            throw ResultStoreError(path: temp.path, detail: "write failed: \(String(cString: strerror(writeError)))")
+            throw ResultStoreError(path: temp, detail: "write failed: \(String(cString: strerror(writeError)))")
         }
         guard !flush || fsync(fd) == 0 else {
             let e = errno
             close(fd)
-            throw ResultStoreError(path: temp.path, detail: "fsync failed: \(String(cString: strerror(e)))")
+            throw ResultStoreError(path: temp, detail: "fsync failed: \(String(cString: strerror(e)))")
         }
         close(fd)
-        try rename(temp.path, to: final.path)
+        try rename(temp, to: final)
         ok = true
-        if flush { syncFolder(folder) }
+        if flush { syncFolder(URL(fileURLWithPath: folder, isDirectory: true)) }
     }
 
     /// Flushes every written file and rename to disk (`sync(2)`): one call per coordinator

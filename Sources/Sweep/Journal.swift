@@ -41,6 +41,8 @@ public enum JournalChange: Sendable, Equatable {
     case workerSeen(id: String, host: String, pid: Int, capacity: Int, at: Double)
     case workerGone(id: String, reason: String, at: Double)
     case counter(name: String, delta: Int)
+    /// The coordinator applied every retry request up to this id (``Journal/retryRequests(after:)``).
+    case retryRequestsApplied(upTo: Int64)
 }
 
 /// A journal failure: the SQLite error plus which journal and what we were doing.
@@ -121,10 +123,18 @@ public final class Journal: Sendable {
                 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
                 """)
         }
+        m.registerMigration("v2-retry-requests") { db in
+            // Units `circuitsweep retry` re-queued, for a running coordinator to pick up
+            // (Journal+Retry.swift). The coordinator deletes the rows it applied.
+            try db.execute(sql: """
+                CREATE TABLE retry_requests (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT, unit_id TEXT NOT NULL, requested_at REAL NOT NULL);
+                """)
+        }
         return m
     }
 
-    private func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(JournalError) -> T {
+    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(JournalError) -> T {
         do {
             return try pool.write(body)
         } catch {
@@ -132,7 +142,7 @@ public final class Journal: Sendable {
         }
     }
 
-    private func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(JournalError) -> T {
+    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(JournalError) -> T {
         do {
             return try pool.read(body)
         } catch {
@@ -191,6 +201,8 @@ public final class Journal: Sendable {
                 """, arguments: [now])
             try db.execute(sql: "DELETE FROM leases")
             try db.execute(sql: "UPDATE workers SET state = 'gone', left_reason = 'coordinator restart' WHERE state = 'active'")
+            // The units of pending retry requests are already `pending` in `units`: the plan sees them.
+            try db.execute(sql: "DELETE FROM retry_requests")
         }
     }
 
@@ -284,19 +296,8 @@ public final class Journal: Sendable {
             try db.cachedStatement(sql: """
                 INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value
                 """).execute(arguments: [name, delta])
-        }
-    }
-
-    // MARK: Operator commands
-
-    /// Puts every quarantined unit back to pending with its attempt count reset; returns how many.
-    /// The error history in `attempts` is kept. A running coordinator picks this up on restart.
-    @available(*, noasync)
-    public func retryQuarantined(at now: Double) throws(JournalError) -> Int {
-        try write("retry quarantined") { db in
-            try db.execute(sql: "UPDATE units SET state = 'pending', attempts = 0, updated_at = ? WHERE state = 'quarantined'",
-                           arguments: [now])
-            return db.changesCount
+        case let .retryRequestsApplied(upTo):
+            try db.cachedStatement(sql: "DELETE FROM retry_requests WHERE id <= ?").execute(arguments: [upTo])
         }
     }
 }

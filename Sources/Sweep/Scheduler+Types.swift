@@ -115,7 +115,8 @@ public enum SchedulerAction: Sendable, Equatable {
     case evictWorker(WorkerID, reason: String)
     /// Call ``Scheduler/onTick(now:)`` no later than this time.
     case armTimer(at: Double)
-    /// Every unit is done or quarantined: tell the workers and stop.
+    /// Every unit is done or quarantined: tell the workers and stop (emitted again if a
+    /// retry re-opened the sweep and it finished once more).
     case shutDown
 }
 
@@ -130,4 +131,6 @@ public struct SchedulerStats: Sendable, Equatable {
     public var released = 0
     public var quarantined = 0
     public var evictions = 0
+    /// Quarantined units put back in the queue by ``Scheduler/onRetry(_:now:)``.
+    public var retried = 0
 }

@@ -275,6 +275,26 @@ public struct Scheduler: Sendable {
         return actions
     }
 
+    /// The operator re-queued these units (`circuitsweep retry`): every one that is
+    /// quarantined goes back to the queue with its attempt count reset; any other (unknown,
+    /// already done, queued or running) is left alone. A finished sweep becomes unfinished
+    /// again, so a later ``SchedulerAction/shutDown`` is emitted once the retried units end.
+    public mutating func onRetry(_ retried: [UnitID], now: Double) -> [SchedulerAction] {
+        var actions: [SchedulerAction] = []
+        for unit in retried {
+            guard let i = unitIndex[unit], units[i].phase == .quarantined else { continue }
+            units[i].attempts = 0
+            remaining += 1
+            stats.retried += 1
+            enqueue(i, notBefore: now, now: now)
+            actions.append(.requeue(unit: unit, attempts: 0, error: nil, notBefore: now))
+        }
+        if remaining > 0 { shutDownSent = false }
+        dispatch(now: now, into: &actions)
+        finish(now: now, into: &actions)
+        return actions
+    }
+
     /// Time passed: end backoffs, expire leases, evict silent workers, re-issue stragglers.
     public mutating func onTick(now: Double) -> [SchedulerAction] {
         var actions: [SchedulerAction] = []

@@ -57,6 +57,7 @@ public struct WireLimits: Sendable, Equatable {
 /// Encodes and strictly decodes ``WireMessage``s.
 public struct WireCodec: Sendable {
     public var limits: WireLimits
+    private let fragments = WireFragmentCache()
 
     public init(limits: WireLimits = .standard) { self.limits = limits }
 
@@ -69,15 +70,15 @@ public struct WireCodec: Sendable {
         case .ready(let m): frames.append(json(m))
         case .heartbeat(let m): frames.append(json(m))
         case .datasetRequest(let m): frames.append(json(m))
-        case .resultChunk(let m, let payload): frames.append(json(m)); frames.append(payload)
-        case .resultCommit(let m): frames.append(json(m))
+        case .resultChunk(let m, let payload): frames.append(fastJSON(m)); frames.append(payload)
+        case .resultCommit(let m): frames.append(fastJSON(m))
         case .failure(let m): frames.append(json(m))
         case .release(let m): frames.append(json(m))
         case .bye(let m): frames.append(json(m))
         case .welcome(let m): frames.append(json(m))
-        case .assign(let m): frames.append(json(m))
+        case .assign(let m): frames.append(fastJSON(m))
         case .dataset(let m, let payload): frames.append(json(m)); frames.append(payload)
-        case .ack(let m): frames.append(json(m))
+        case .ack(let m): frames.append(fastJSON(m))
         case .cancel(let m): frames.append(json(m))
         case .shutdown(let m): frames.append(json(m))
         }
@@ -90,6 +91,82 @@ public struct WireCodec: Sendable {
             preconditionFailure("encoding a wire header failed")
         }
         return Array(data)
+    }
+
+    // MARK: Fast paths for the per-unit messages (WireJSON.swift)
+
+    private func fastJSON(_ m: WireMessage.Assign) -> [UInt8] {
+        var w = WireJSON.Writer(capacity: 512)
+        w.integer("lease", m.lease.value)
+        w.string("unit", m.unit.hex)
+        w.integer("attempt", m.attempt)
+        w.bool("speculative", m.speculative)
+        w.raw("model", fragments.json(for: .model(m.model)) { json(m.model) })
+        w.string("revision", m.revision.name)
+        w.raw("task", fragments.json(for: .task(m.task)) { json(m.task) })
+        w.string("datasetHash", m.datasetHash)
+        w.raw("analysis", fragments.json(for: .analysis(m.analysis)) { json(m.analysis) })
+        w.string("resultPath", m.resultPath)
+        w.integer("resultSchemaVersion", m.resultSchemaVersion)
+        return w.finish()
+    }
+
+    private func fastJSON(_ m: WireMessage.Ack) -> [UInt8] {
+        var w = WireJSON.Writer(capacity: 96)
+        w.string("unit", m.unit.hex)
+        w.integer("lease", m.lease.value)
+        w.string("status", m.status.rawValue)
+        if let detail = m.detail { w.string("detail", detail) }
+        return w.finish()
+    }
+
+    private func fastJSON(_ m: WireMessage.ResultChunk) -> [UInt8] {
+        var w = WireJSON.Writer(capacity: 128)
+        w.string("worker", m.worker.value)
+        w.string("unit", m.unit.hex)
+        w.integer("lease", m.lease.value)
+        w.integer("index", m.index)
+        w.integer("count", m.count)
+        return w.finish()
+    }
+
+    private func fastJSON(_ m: WireMessage.ResultCommit) -> [UInt8] {
+        var w = WireJSON.Writer(capacity: 192)
+        w.string("worker", m.worker.value)
+        w.string("unit", m.unit.hex)
+        w.integer("lease", m.lease.value)
+        w.string("sha256", m.sha256)
+        w.integer("size", m.size)
+        w.integer("chunks", m.chunks)
+        w.bool("shared", m.shared)
+        return w.finish()
+    }
+
+    /// `nil`: not a plain flat header; `JSONDecoder` decides.
+    static func fastResultChunk(_ h: [UInt8]) -> WireMessage.ResultChunk? {
+        guard let o = WireJSON.FlatObject(h), let worker = o.string("worker"), let unit = o.string("unit").flatMap(UnitID.init(hex:)),
+              let lease = o.uint64("lease"), let index = o.int("index"), let count = o.int("count") else { return nil }
+        return .init(worker: WorkerID(worker), unit: unit, lease: LeaseID(lease), index: index, count: count)
+    }
+
+    static func fastResultCommit(_ h: [UInt8]) -> WireMessage.ResultCommit? {
+        guard let o = WireJSON.FlatObject(h), let worker = o.string("worker"), let unit = o.string("unit").flatMap(UnitID.init(hex:)),
+              let lease = o.uint64("lease"), let sha = o.string("sha256"), let size = o.int("size"),
+              let chunks = o.int("chunks"), let shared = o.bool("shared") else { return nil }
+        return .init(worker: WorkerID(worker), unit: unit, lease: LeaseID(lease), sha256: sha, size: size, chunks: chunks, shared: shared)
+    }
+
+    static func fastAck(_ h: [UInt8]) -> WireMessage.Ack? {
+        guard let o = WireJSON.FlatObject(h), let unit = o.string("unit").flatMap(UnitID.init(hex:)),
+              let lease = o.uint64("lease"), let status = o.string("status").flatMap(WireMessage.AckStatus.init(rawValue:))
+        else { return nil }
+        let detail: String?
+        switch o["detail"] {
+        case nil, .null?: detail = nil
+        case .string(let s)?: detail = s
+        default: return nil
+        }
+        return .init(unit: unit, lease: LeaseID(lease), status: status, detail: detail)
     }
 
     /// Decodes and validates a multipart message.
@@ -136,7 +213,7 @@ public struct WireCodec: Sendable {
             try check(SHA256Hex.isValid(m.hash), kind, "hash", "not a SHA-256 hex digest")
             message = .datasetRequest(m)
         case .resultChunk:
-            let m: WireMessage.ResultChunk = try header(h, kind)
+            let m: WireMessage.ResultChunk = try header(h, kind, fast: Self.fastResultChunk)
             try checkWorker(m.worker, kind)
             let maxChunks = limits.maxResultBytes / max(1, limits.maxChunkBytes) + 1
             try check(m.count >= 1 && m.count <= maxChunks, kind, "count", "must be 1…\(maxChunks)")
@@ -146,7 +223,7 @@ public struct WireCodec: Sendable {
             }
             message = .resultChunk(m, payload: frames[3])
         case .resultCommit:
-            let m: WireMessage.ResultCommit = try header(h, kind)
+            let m: WireMessage.ResultCommit = try header(h, kind, fast: Self.fastResultCommit)
             try checkWorker(m.worker, kind)
             try check(SHA256Hex.isValid(m.sha256), kind, "sha256", "not a SHA-256 hex digest")
             try check(m.size >= 0 && m.size <= limits.maxResultBytes, kind, "size", "must be 0…\(limits.maxResultBytes)")
@@ -191,13 +268,20 @@ public struct WireCodec: Sendable {
             }
             message = .dataset(m, payload: frames[3])
         case .ack:
-            message = .ack(try header(h, kind))
+            message = .ack(try header(h, kind, fast: Self.fastAck))
         case .cancel:
             message = .cancel(try header(h, kind))
         case .shutdown:
             message = .shutdown(try header(h, kind))
         }
         return message
+    }
+
+    /// The fast path's answer, or else `JSONDecoder`'s.
+    private func header<T: Decodable>(_ bytes: [UInt8], _ kind: WireMessage.Kind,
+                                      fast: ([UInt8]) -> T?) throws(WireDecodeError) -> T {
+        if let value = fast(bytes) { return value }
+        return try header(bytes, kind)
     }
 
     private func header<T: Decodable>(_ bytes: [UInt8], _ kind: WireMessage.Kind) throws(WireDecodeError) -> T {

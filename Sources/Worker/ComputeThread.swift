@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Sweep
 import Synchronization
+import ZeroMQ
 
 /// One unit queued for computing.
 struct ComputeJob: Sendable {
@@ -13,7 +14,8 @@ struct ComputeJob: Sendable {
 
 /// What the compute thread reports back.
 enum ComputeOutcome: Sendable {
-    case finished(WireMessage.Assign, file: URL, sha256: String, size: Int)
+    /// `bytes`: a small shipped result is kept in memory and its spool `file` already deleted.
+    case finished(WireMessage.Assign, file: URL, bytes: [UInt8]?, sha256: String, size: Int)
     case failed(WireMessage.Assign, error: String)
     case cancelled(WireMessage.Assign)
 }
@@ -32,6 +34,9 @@ final class ComputeThread: @unchecked Sendable {
     private let settings: Settings
     private let logger: Logger
     private let exited = Atomic<Bool>(false)
+    /// Woken when an outcome is ready, so the network loop ships it at once instead of at
+    /// its next poll timeout.
+    private let wakeup = WakePipe()
 
     struct Settings: Sendable {
         var spool: URL
@@ -47,6 +52,12 @@ final class ComputeThread: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
     }
+
+    /// For the network loop's poller (`nil`: poll with a timeout).
+    var wakeDescriptor: Int32? { wakeup?.descriptor }
+
+    /// Empties the wake-up pipe; call before ``takeOutcomes()``.
+    func drainWakeups() { wakeup?.drain() }
 
     func start() {
         let thread = Thread { [self] in self.loop() }
@@ -135,7 +146,11 @@ final class ComputeThread: @unchecked Sendable {
             condition.lock()
             current = nil
             condition.unlock()
-            outcomes.withLock { $0.append(outcome) }
+            let wasEmpty = outcomes.withLock { o in
+                defer { o.append(outcome) }
+                return o.isEmpty
+            }
+            if wasEmpty { wakeup?.wake() }
         }
     }
 
@@ -149,10 +164,13 @@ final class ComputeThread: @unchecked Sendable {
             let final = shared.appendingPathComponent(a.resultPath)
             output = final.deletingLastPathComponent().appendingPathComponent(".\(final.lastPathComponent).lease-\(a.lease.value).tmp")
         } else {
-            output = settings.spool.appendingPathComponent("\(a.lease.value).result")
+            // (`URL.appendingPathComponent` would stat the spool for every unit.)
+            output = URL(fileURLWithPath: "\(settings.spool.path)/\(a.lease.value).result", isDirectory: false)
         }
         do {
-            try FileManager.default.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if settings.sharedResults != nil {  // the spool exists since the worker started
+                try FileManager.default.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
+            }
             var checkpoint: URL?
             if analysis.needsCheckpoint(a.analysis.method) {
                 checkpoint = try CheckpointLocator.directory(for: a.model, revision: a.revision, modelRoot: settings.modelRoot)
@@ -165,9 +183,15 @@ final class ComputeThread: @unchecked Sendable {
                 try? FileManager.default.removeItem(at: output)
                 return .cancelled(a)
             }
-            let attributes = try FileManager.default.attributesOfItem(atPath: output.path)
-            let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-            let sha = try Self.sha256(of: output)
+            // Read once: hash it, and keep a small result in memory for shipping (and re-sending).
+            let data = try Data(contentsOf: output, options: settings.sharedResults == nil ? [] : .alwaysMapped)
+            let size = data.count
+            let sha = SHA256Hex.of(data)
+            var bytes: [UInt8]?
+            if settings.sharedResults == nil, size <= Self.inMemoryResultBytes {
+                bytes = [UInt8](data)
+                unlink(output.path)
+            }
             var file = output
             if let shared = settings.sharedResults {
                 // Stage under the name the coordinator promotes from (first commit wins).
@@ -178,7 +202,7 @@ final class ComputeThread: @unchecked Sendable {
                 }
                 file = staging
             }
-            return .finished(a, file: file, sha256: sha, size: size)
+            return .finished(a, file: file, bytes: bytes, sha256: sha, size: size)
         } catch is UnitCancelled {
             try? FileManager.default.removeItem(at: output)
             return .cancelled(a)
@@ -189,9 +213,7 @@ final class ComputeThread: @unchecked Sendable {
         }
     }
 
-    static func sha256(of url: URL) throws -> String {
-        let data = try Data(contentsOf: url, options: .alwaysMapped)
-        return SHA256Hex.of(data)
-    }
+    /// Results up to this size wait for their acknowledgement in memory instead of the spool.
+    static let inMemoryResultBytes = 1 << 20
 }
 

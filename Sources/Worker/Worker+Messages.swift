@@ -45,7 +45,7 @@ extension Worker {
                     logger.info("result not committed", metadata: ["unit.id": "\(m.unit)", "status": "\(m.status.rawValue)"])
                 }
                 if configuration.sharedResults == nil || m.status != .committed {
-                    try? FileManager.default.removeItem(at: u.file)
+                    discardCopy(u)
                 }
                 unacked[m.lease] = nil
             case .resend:
@@ -54,7 +54,7 @@ extension Worker {
         case .cancel(let m):
             cancelled.insert(m.lease)
             compute.cancel(m.lease)
-            if let u = unacked.removeValue(forKey: m.lease) { try? FileManager.default.removeItem(at: u.file) }
+            if let u = unacked.removeValue(forKey: m.lease) { discardCopy(u) }
             for (hash, var waiting) in waitingForDataset {
                 waiting.assignments.removeAll { $0.lease == m.lease }
                 waitingForDataset[hash] = waiting.assignments.isEmpty ? nil : waiting
@@ -65,7 +65,7 @@ extension Worker {
             logger.info("coordinator shut down", metadata: ["reason": "\(m.reason)"])
             _ = compute.drainQueued()
             _ = compute.cancelCurrent()
-            for u in unacked.values where configuration.sharedResults == nil { try? FileManager.default.removeItem(at: u.file) }
+            for u in unacked.values where configuration.sharedResults == nil { discardCopy(u) }
             unacked.removeAll()
             exitReason = .sweepFinished
         case .hello, .ready, .heartbeat, .datasetRequest, .resultChunk, .resultCommit, .failure, .release, .bye:
@@ -77,12 +77,12 @@ extension Worker {
     func shipOutcomes(on socket: ZMQSocket) throws {
         for outcome in compute.takeOutcomes() {
             switch outcome {
-            case .finished(let a, let file, let sha, let size):
+            case .finished(let a, let file, let bytes, let sha, let size):
+                let u = Unacked(assignment: a, file: file, bytes: bytes, sha256: sha, size: size, sentAt: now, resends: 0)
                 if cancelled.contains(a.lease) {
-                    try? FileManager.default.removeItem(at: file)
+                    discardCopy(u)
                     continue
                 }
-                let u = Unacked(assignment: a, file: file, sha256: sha, size: size, sentAt: now, resends: 0)
                 unacked[a.lease] = u
                 try ship(u, on: socket)
             case .failed(let a, let error):
@@ -105,7 +105,7 @@ extension Worker {
         if configuration.sharedResults == nil {
             let data: Data
             do {
-                data = try Data(contentsOf: u.file, options: .alwaysMapped)
+                data = try u.bytes.map { Data($0) } ?? Data(contentsOf: u.file, options: .alwaysMapped)
             } catch {
                 unacked[a.lease] = nil
                 try send(.failure(.init(worker: me, unit: a.unit, lease: a.lease, error: "result file vanished: \(error)")), on: socket)

@@ -73,6 +73,8 @@ public final class Worker {
     struct Unacked {
         var assignment: WireMessage.Assign
         var file: URL
+        /// The result itself when small (``file`` is then already deleted).
+        var bytes: [UInt8]?
         var sha256: String
         var size: Int
         var sentAt: Double
@@ -134,8 +136,10 @@ public final class Worker {
                               sharedResults: configuration.sharedResults != nil, software: configuration.software)), on: dealer)
         var poller = Poller()
         _ = poller.register(dealer)
+        if let wake = compute.wakeDescriptor { poller.register(fileDescriptor: wake) }
         while exitReason == nil {
-            _ = try poller.poll(timeout: .milliseconds(10))
+            _ = try poller.poll(timeout: .milliseconds(compute.wakeDescriptor == nil ? 10 : 50))
+            compute.drainWakeups()
             while let frames = try dealer.receive(timeout: .zero) {
                 lastHeard = now
                 do {
@@ -154,6 +158,11 @@ public final class Worker {
 
     func send(_ message: WireMessage, on socket: ZMQSocket) throws {
         _ = try socket.send(codec.encode(message).map { Data($0) }, timeout: .zero)
+    }
+
+    /// Deletes the spool or staged copy of a result (nothing to do for one held in memory).
+    func discardCopy(_ u: Unacked) {
+        if u.bytes == nil { unlink(u.file.path) }
     }
 
     /// Leases this worker holds: queued, computing, or finished but not acknowledged.

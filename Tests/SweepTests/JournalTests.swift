@@ -61,6 +61,41 @@ final class TempDir {
         #expect(try journal.units().first { $0.id == v }.map { ($0.state, $0.attempts) } ?? (.done, 9) == (.pending, 0))
     }
 
+    @Test func retryFiltersQuarantinedUnitsAndQueuesRequestsForARunningCoordinator() throws {
+        let dir = TempDir()
+        let journal = try Journal(path: dir.path + "/journal.sqlite")
+        let plan = Planner.enumerate(PlannerTests.spec(), resultSchemaVersion: 1)
+        try journal.record(plan: plan, at: 1)
+        #expect(plan.count >= 4)
+        let q = Array(plan.prefix(3))
+        try journal.apply(q.map { .unitState(unit: $0.id, state: .quarantined, attempts: 3, lastError: "boom", at: 2) }
+                          + [.unitDone(unit: plan[3].id, path: plan[3].resultPath, sha256: String(repeating: "d", count: 64), at: 2)])
+
+        // A filter by unit prefix; a done unit and an unknown id are reported, not touched.
+        let outcome = try journal.retry(RetryFilter(units: [String(q[0].id.hex.prefix(8)), plan[3].id.hex, "abcdef12"]), at: 3)
+        #expect(outcome.requeued == [q[0].id])
+        #expect(outcome.unmatched.map(\.unit) == [plan[3].id.hex, "abcdef12"])
+        #expect(outcome.unmatched.map(\.state) == [.done, nil])
+        var rows = try journal.units()
+        #expect(rows.first { $0.id == q[0].id }.map { ($0.state, $0.attempts) } ?? (.done, 9) == (.pending, 0))
+        #expect(rows.first { $0.id == q[1].id }?.state == .quarantined)
+
+        // Everything else quarantined; a running coordinator reads the requests after the last it applied.
+        #expect(try journal.retryQuarantined(at: 4) == 2)
+        let requests = try journal.retryRequests(after: 0)
+        #expect(requests.map(\.unit) == [q[0].id, q[1].id, q[2].id] || requests.map(\.unit) == [q[0].id, q[2].id, q[1].id])
+        #expect(try journal.retryRequests(after: requests[0].id).count == 2)
+        try journal.apply([.retryRequestsApplied(upTo: requests[1].id)])
+        #expect(try journal.retryRequests(after: 0).map(\.id) == [requests[2].id])
+        // A (re)starting coordinator drops the rest: the units are pending in `units` already.
+        try journal.recoverInterruptedLeases(at: 5)
+        #expect(try journal.retryRequests(after: 0).isEmpty)
+        rows = try journal.units()
+        #expect(q.allSatisfy { u in rows.first { $0.id == u.id }?.state == .pending })
+        // Nothing quarantined left: a second retry is a no-op.
+        #expect(try journal.retryQuarantined(at: 6) == 0)
+    }
+
     @Test func missingReadOnlyJournalIsAClearError() {
         #expect(throws: JournalError.self) { try Journal(readOnlyPath: "/nonexistent/journal.sqlite") }
     }

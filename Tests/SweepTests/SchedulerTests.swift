@@ -269,6 +269,38 @@ func uid(_ i: Int) -> UnitID {
         #expect(b.unit == a.unit && b.attempt == 2)
     }
 
+    @Test func retryRequeuesQuarantinedUnitsOfAFinishedSweepAndFinishesAgain() throws {
+        var h = Harness(units: Harness.units(2))
+        h.join("w", capacity: 2)
+        let first = h.assigned
+        #expect(first.count == 2)
+        h.finish(first[0])
+        // Unit 1 fails three times: quarantined, and the sweep is finished.
+        for attempt in 1...3 {
+            let a = try #require(h.assigned.last { $0.unit == uid(1) })
+            #expect(a.attempt == attempt)
+            h.take(h.scheduler.onFailure(a.worker, lease: a.lease, unit: a.unit, error: "missing checkpoint", now: h.now))
+            if attempt < 3 {
+                let backoff = 5 * Double(1 << (attempt - 1))
+                h.now += backoff / 2
+                h.take(h.scheduler.onHeartbeat(WorkerID("w"), capacity: 2, checkpoint: nil, leases: [], now: h.now))
+                h.advance(to: h.now + backoff / 2)
+            }
+        }
+        #expect(h.quarantined == [uid(1)] && h.shutDown == 1 && h.scheduler.isFinished)
+
+        // Done, unknown and repeated ids are ignored; the quarantined unit runs again from attempt 1.
+        h.take(h.scheduler.onRetry([uid(0), uid(1), uid(99), uid(1)], now: h.now))
+        #expect(h.scheduler.stats.retried == 1 && h.scheduler.remainingUnits == 1)
+        #expect(h.requeues.last.map { ($0.0, $0.1) } ?? (uid(9), 9) == (uid(1), 0))
+        let again = try #require(h.assigned.last)
+        #expect(again.unit == uid(1) && again.attempt == 1)
+        #expect(h.scheduler.attempts(of: uid(1)) == 0)
+        h.finish(again)
+        #expect(h.scheduler.state(of: uid(1)) == .done && h.commits[uid(0)] == 1 && h.commits[uid(1)] == 1)
+        #expect(h.shutDown == 2 && h.scheduler.isFinished && h.scheduler.liveLeaseCount == 0)
+    }
+
     @Test func unknownUnitResultIsDiscarded() {
         var h = Harness(units: Harness.units(1))
         h.take(h.scheduler.onResult(WorkerID("w"), lease: LeaseID(1), unit: uid(77), sha256: String(repeating: "a", count: 64), now: 0))
