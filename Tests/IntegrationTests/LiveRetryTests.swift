@@ -27,7 +27,7 @@ extension ClusterProcessTests {
                 retry: {max_attempts: 2, backoff_seconds: 0.1, max_backoff_seconds: 0.2}
                 """)
             let fm = FileManager.default
-            let examples = RealSweepTests.fixtures.appendingPathComponent("examples/neox-tiny.json")
+            let examples = Cluster.fixtures.appendingPathComponent("examples/neox-tiny.json")
             for task in ["task-a.json", "task-b.json"] {
                 try fm.copyItem(at: examples, to: cluster.dir.appendingPathComponent(task))
             }
@@ -57,7 +57,7 @@ extension ClusterProcessTests {
             let models = cluster.dir.appendingPathComponent("models/neox-tiny")
             try fm.createDirectory(at: models, withIntermediateDirectories: true)
             try fm.createSymbolicLink(at: models.appendingPathComponent("step143000"),
-                                      withDestinationURL: RealSweepTests.fixtures.appendingPathComponent("models/neox-tiny"))
+                                      withDestinationURL: Cluster.fixtures.appendingPathComponent("models/neox-tiny"))
             let units = try cluster.journal().units().sorted { $0.task < $1.task }
             #expect(units.map(\.task) == ["pairs-a", "pairs-b"])
 
