@@ -84,8 +84,8 @@ extension NeoXModel {
 
     /// output [rows, V] = x [rows, d] · E_outᵀ.
     func unembed(_ x: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
-        BLAS.sgemm(.none, .transposed, m: rows, n: vocabSize, k: d,
-                   a: x, lda: d, b: embedOut.pointer, ldb: d, c: output, ldc: vocabSize)
+        BLAS.sgemmSplittingColumns(.none, .transposed, m: rows, n: vocabSize, k: d,
+                                   a: x, lda: d, b: embedOut.pointer, ldb: d, c: output, ldc: vocabSize)
     }
 
     // MARK: Building blocks (shared with the patched evaluation)
@@ -97,8 +97,8 @@ extension NeoXModel {
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outWidth: Int,
         output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
-        BLAS.sgemm(.none, .transposed, m: rows, n: outWidth, k: inWidth,
-                   a: x, lda: inputStride ?? inWidth, b: weight, ldb: inWidth, c: output, ldc: outputStride)
+        BLAS.sgemmSplittingColumns(.none, .transposed, m: rows, n: outWidth, k: inWidth,
+                                   a: x, lda: inputStride ?? inWidth, b: weight, ldb: inWidth, c: output, ldc: outputStride)
         if let bias { Kernels.addBias(bias, to: output, rows: rows, width: outWidth, stride: outputStride) }
     }
 
