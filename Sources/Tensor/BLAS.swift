@@ -51,7 +51,7 @@ public enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         let threads = threadCount
-        guard splitColumns, threads > 1, n >= 64 * threads, m * n * k >= 1 << 22 else {
+        guard threads > 1, n >= 64 * threads, m * n * k >= 1 << 22 else {
             sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                   beta: beta, c: c, ldc: ldc)
             return
@@ -69,9 +69,6 @@ public enum BLAS {
                   beta: beta, c: pc.base + lo, ldc: ldc)
         }
     }
-
-    /// Whether `sgemmSplittingColumns` splits (benchmarks compare both).
-    nonisolated(unsafe) public static var splitColumns = true
 
     /// Matrix product of two rank-2 tensors with optional transposes: op(a)·op(b).
     public static func matmul(

@@ -68,7 +68,6 @@ struct BenchForward: ParsableCommand {
     func run() throws {
         guard let pythia = shape.pythia else { throw ValidationError("unknown shape \(shape.rawValue)") }
         BLAS.setThreadCount(threads)
-        if ProcessInfo.processInfo.environment["SPLIT"] == "0" { BLAS.splitColumns = false }
         let results = ForwardBenchmark.run(shape: pythia, batch: batch, length: length, logitRows: logits.rows,
                                            budgetSeconds: budget)
         guard let first = results.first else { return }
