@@ -62,38 +62,34 @@ public enum VectorMath {
     /// grad[i] ← grad[i]·gelu′(pre[i]) for `count` elements.
     @inlinable
     public static func geluBackward(_ grad: UnsafeMutablePointer<Float>, preActivation pre: UnsafePointer<Float>, count: Int) {
-        let full = count / Vector.scalarCount * Vector.scalarCount
-        var i = 0
-        while i < full {
-            let g = UnsafeRawPointer(grad + i).loadUnaligned(as: Vector.self)
-            let x = UnsafeRawPointer(pre + i).loadUnaligned(as: Vector.self)
-            UnsafeMutableRawPointer(grad + i).storeBytes(of: g * geluDerivative(x), as: Vector.self)
-            i += Vector.scalarCount
-        }
-        if i < count {
-            var x = Vector()
-            for j in 0..<(count - i) { x[j] = pre[i + j] }
-            let g = geluDerivative(x)
-            for j in 0..<(count - i) { grad[i + j] *= g[j] }
-        }
+        update(grad, from: pre, count: count) { g, x in g * geluDerivative(x) }
     }
 
-    /// out[i] = gelu(input[i]) for `count` elements (any count; the tail goes through a padded vector).
+    /// out[i] = gelu(input[i]) for `count` elements.
     @inlinable
     public static func gelu(_ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        update(out, from: input, count: count) { _, x in gelu(x) }
+    }
+
+    /// y[i] ← f(y[i], x[i]) eight lanes at a time; a tail of fewer than eight goes through a
+    /// zero-padded vector.
+    @inlinable @inline(__always)
+    static func update(
+        _ y: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, count: Int, _ f: (Vector, Vector) -> Vector
+    ) {
         let full = count / Vector.scalarCount * Vector.scalarCount
         var i = 0
         while i < full {
-            let v = UnsafeRawPointer(input + i).loadUnaligned(as: Vector.self)
-            UnsafeMutableRawPointer(out + i).storeBytes(of: gelu(v), as: Vector.self)
+            let result = f(UnsafeRawPointer(y + i).loadUnaligned(as: Vector.self),
+                           UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self))
+            UnsafeMutableRawPointer(y + i).storeBytes(of: result, as: Vector.self)
             i += Vector.scalarCount
         }
-        if i < count {
-            var v = Vector()
-            for j in 0..<(count - i) { v[j] = input[i + j] }
-            let g = gelu(v)
-            for j in 0..<(count - i) { out[i + j] = g[j] }
-        }
+        guard i < count else { return }
+        var xs = Vector(), ys = Vector()
+        for j in 0..<(count - i) { xs[j] = x[i + j]; ys[j] = y[i + j] }
+        let result = f(ys, xs)
+        for j in 0..<(count - i) { y[i + j] = result[j] }
     }
 }
 
