@@ -89,11 +89,11 @@ extension NeoXModel {
             let w = layers[l]
             // MLP: dact = dRes·W_h, ⊙ gelu′(pre), u = dpre·W_4h, g = LN2ᵀ(u).
             let dAct = ws.mlpGradient.pointer
-            BLAS.sgemm(.none, .none, m: R, n: mlpDim, k: d, a: dRes, lda: d,
-                       b: w.mlpOutWeight.pointer, ldb: mlpDim, c: dAct, ldc: mlpDim)
+            BLAS.sgemmSplittingColumns(.none, .none, m: R, n: mlpDim, k: d, a: dRes, lda: d,
+                                       b: w.mlpOutWeight.pointer, ldb: mlpDim, c: dAct, ldc: mlpDim)
             ParallelKernels.geluBackward(dAct, preActivation: trace.mlpPreActivation(l), count: R * mlpDim)
-            BLAS.sgemm(.none, .none, m: R, n: d, k: mlpDim, a: dAct, lda: mlpDim,
-                       b: w.mlpInWeight.pointer, ldb: d, c: u, ldc: d)
+            BLAS.sgemmSplittingColumns(.none, .none, m: R, n: d, k: mlpDim, a: dAct, lda: mlpDim,
+                                       b: w.mlpInWeight.pointer, ldb: d, c: u, ldc: d)
             ParallelKernels.layerNormBackward(rows: R, width: d, upstream: u, upstreamStride: d,
                                       normalized: trace.normalized2(l), inverseStd: trace.inverseStd2(l),
                                       weight: w.postAttentionNormWeight.pointer, output: g, outputStride: d,
@@ -104,8 +104,8 @@ extension NeoXModel {
             let dAttn = config.useParallelResidual ? dRes : dPrev
             // dz = dAttn · W_dense.
             let dz = ws.zGradient.pointer
-            BLAS.sgemm(.none, .none, m: R, n: d, k: d, a: dAttn, lda: d,
-                       b: w.denseWeight.pointer, ldb: d, c: dz, ldc: d)
+            BLAS.sgemmSplittingColumns(.none, .none, m: R, n: d, k: d, a: dAttn, lda: d,
+                                       b: w.denseWeight.pointer, ldb: d, c: dz, ldc: d)
             attentionBackward(trace: trace, layer: l, layout: layout, dz: dz,
                               dqkv: ws.qkvGradient.pointer, scratch: ws.scoreGradient.pointer)
             // Per slot: u = dslot·W_slot,h ([R,dh]·[dh,d]), g = LN1ᵀ(u); sum into ∂ℒ/∂xˡ.

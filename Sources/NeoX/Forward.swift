@@ -76,10 +76,20 @@ extension NeoXModel {
 
     /// Logits at the given rows of a final-norm output buffer (stride d), [rows.count, V].
     public func logits(finalNorm: UnsafePointer<Float>, rows: [Int], into output: UnsafeMutablePointer<Float>) {
+        guard let firstRow = rows.first else { return }
+        if rows.enumerated().allSatisfy({ $0.element == firstRow + $0.offset }) {
+            unembed(finalNorm + firstRow * d, rows: rows.count, into: output)
+            return
+        }
         let gathered = FloatBuffer(count: rows.count * d)
         for (i, r) in rows.enumerated() { (gathered.pointer + i * d).update(from: finalNorm + r * d, count: d) }
-        BLAS.sgemm(.none, .transposed, m: rows.count, n: vocabSize, k: d,
-                   a: gathered.pointer, lda: d, b: embedOut.pointer, ldb: d, c: output, ldc: vocabSize)
+        unembed(gathered.pointer, rows: rows.count, into: output)
+    }
+
+    /// output [rows, V] = x [rows, d] · E_outᵀ.
+    func unembed(_ x: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+        BLAS.sgemmSplittingColumns(.none, .transposed, m: rows, n: vocabSize, k: d,
+                                   a: x, lda: d, b: embedOut.pointer, ldb: d, c: output, ldc: vocabSize)
     }
 
     // MARK: Building blocks (shared with the patched evaluation)
@@ -91,8 +101,8 @@ extension NeoXModel {
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outWidth: Int,
         output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
-        BLAS.sgemm(.none, .transposed, m: rows, n: outWidth, k: inWidth,
-                   a: x, lda: inputStride ?? inWidth, b: weight, ldb: inWidth, c: output, ldc: outputStride)
+        BLAS.sgemmSplittingColumns(.none, .transposed, m: rows, n: outWidth, k: inWidth,
+                                   a: x, lda: inputStride ?? inWidth, b: weight, ldb: inWidth, c: output, ldc: outputStride)
         if let bias { Kernels.addBias(bias, to: output, rows: rows, width: outWidth, stride: outputStride) }
     }
 
@@ -162,11 +172,20 @@ extension NeoXModel {
         probabilities: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>,
         prefixQKV: UnsafePointer<Float>? = nil, prefixRowOffsets: [Int] = []
     ) {
-        for h in 0..<heads {
-            attend(head: h, qkv: qkv, layout: layout, probabilities: probabilities, probabilityStride: heads, z: z,
-                   prefixQKV: prefixQKV, prefixRowOffsets: prefixRowOffsets)
+        // Heads write disjoint probability blocks and z columns: run them on both cores when no
+        // block goes through OpenBLAS (which runs its own threads).
+        let direct = zip(layout.lengths, layout.prefixLengths).allSatisfy { n, s in n * (s + n) <= Self.directAttentionEntries }
+        let source = SendablePointer(UnsafeMutablePointer(mutating: qkv)), p = SendablePointer(probabilities)
+        let out = SendablePointer(z), prefixSource = prefixQKV.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
+        Parallel.forEach(heads, threads: direct ? ParallelKernels.threads : 1) { h in
+            attend(head: h, qkv: source.base, layout: layout, probabilities: p.base, probabilityStride: heads, z: out.base,
+                   prefixQKV: prefixSource.map { UnsafePointer($0.base) }, prefixRowOffsets: prefixRowOffsets)
         }
     }
+
+    /// Below this many score entries per (sequence, head) block, `attend` multiplies directly
+    /// instead of calling OpenBLAS (whose per-call cost dominates 16×16×64 products).
+    static let directAttentionEntries = 64 * 64
 
     /// Attention of one head over every sequence. Sequence b's n×(s+n) block is written at
     /// `probabilities + probabilityStride·attentionOffsets[b] + (probabilityStride > 1 ? h·n·(s+n) : 0)`
@@ -183,14 +202,13 @@ extension NeoXModel {
             let k = q + dh, v = q + 2 * dh
             let a = probabilities + probabilityStride * layout.attentionOffsets[b]
                 + (probabilityStride > 1 ? h * n * width : 0)
+            let direct = n * width <= Self.directAttentionEntries
             var prefixK: UnsafePointer<Float>? = nil
             if s > 0, let prefixQKV {
                 prefixK = prefixQKV + prefixRowOffsets[b] * ld + h * 3 * dh + dh
-                BLAS.sgemm(.none, .transposed, m: n, n: s, k: dh, alpha: attentionScale,
-                           a: q, lda: ld, b: prefixK!, ldb: ld, c: a, ldc: width)
+                scores(direct, m: n, n: s, k: dh, alpha: attentionScale, a: q, lda: ld, b: prefixK!, ldb: ld, c: a, ldc: width)
             }
-            BLAS.sgemm(.none, .transposed, m: n, n: n, k: dh, alpha: attentionScale,
-                       a: q, lda: ld, b: k, ldb: ld, c: a + s, ldc: width)
+            scores(direct, m: n, n: n, k: dh, alpha: attentionScale, a: q, lda: ld, b: k, ldb: ld, c: a + s, ldc: width)
             if let mask = layout.keyVisible {
                 mask.withUnsafeBufferPointer { m in
                     Kernels.maskedSoftmax(a, rows: n, columns: width, stride: width, causal: true,
@@ -201,11 +219,36 @@ extension NeoXModel {
                                       causalOffset: s)
             }
             if let prefixK {
-                BLAS.sgemm(.none, .none, m: n, n: dh, k: s, a: a, lda: width, b: prefixK + dh, ldb: ld,
-                           c: z + base * d + h * dh, ldc: d)
+                mix(direct, m: n, n: dh, k: s, a: a, lda: width, b: prefixK + dh, ldb: ld,
+                    c: z + base * d + h * dh, ldc: d, accumulate: false)
             }
-            BLAS.sgemm(.none, .none, m: n, n: dh, k: n, a: a + s, lda: width, b: v, ldb: ld,
-                       beta: prefixK == nil ? 0 : 1, c: z + base * d + h * dh, ldc: d)
+            mix(direct, m: n, n: dh, k: n, a: a + s, lda: width, b: v, ldb: ld,
+                c: z + base * d + h * dh, ldc: d, accumulate: prefixK != nil)
+        }
+    }
+
+    /// C = α·A·Bᵀ, directly or through OpenBLAS.
+    private func scores(
+        _ direct: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if direct {
+            SmallGemm.multiplyTransposed(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+        } else {
+            BLAS.sgemm(.none, .transposed, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+        }
+    }
+
+    /// C (+)= A·B, directly or through OpenBLAS.
+    private func mix(
+        _ direct: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ) {
+        if direct {
+            SmallGemm.multiply(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+        } else {
+            BLAS.sgemm(.none, .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: accumulate ? 1 : 0, c: c, ldc: ldc)
         }
     }
 }

@@ -5,7 +5,7 @@ import Tensor
 ///
 /// Measures what `Benchmarks/torch_forward.py` measures for HF `GPTNeoXForCausalLM`: one forward of
 /// a [batch, length] batch without padding, with the unembedding at each row's last position only
-/// (torch: `logits_to_keep=1`), median over repetitions.
+/// (torch: `logits_to_keep=1`) or at every position (full [B, P, V] logits), median over repetitions.
 public enum ForwardBenchmark {
     public struct Result: Sendable {
         public var shape: PythiaShape
@@ -13,6 +13,7 @@ public enum ForwardBenchmark {
         public var length: Int
         public var parameterCount: Int
         public var repetitions: Int
+        public var logitRows: NeoXModel.LogitRows
         public var medianSeconds: Double
         public var gflops: Double
         /// Peak RSS of the process (`getrusage`) after building the model, before the forwards:
@@ -34,15 +35,20 @@ public enum ForwardBenchmark {
     }
 
     @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
-    public static func run(shape: PythiaShape, batch: Int = 8, length: Int = 16, budgetSeconds: Double = 3) -> Result {
+    public static func run(
+        shape: PythiaShape, batch: Int = 8, length: Int = 16, logitRows: [NeoXModel.LogitRows] = [.last],
+        budgetSeconds: Double = 3
+    ) -> [Result] {
         let model = NeoXModel.random(shape: shape)
         let buildPeak = ProcessMemory.peakResidentBytes()
-        let canReset = ProcessMemory.resetPeakResident()
-        let timing = model.timeForward(batch: batch, length: length, budgetSeconds: budgetSeconds)
-        return Result(
-            shape: shape, batch: batch, length: length, parameterCount: parameterCount(shape.config),
-            repetitions: timing.repetitions, medianSeconds: timing.medianSeconds, gflops: timing.gflops,
-            buildPeakResidentBytes: buildPeak,
-            forwardPeakResidentBytes: canReset ? ProcessMemory.peakResidentBytes() : nil)
+        return logitRows.map { rows in
+            let canReset = ProcessMemory.resetPeakResident()
+            let timing = model.timeForward(batch: batch, length: length, logitRows: rows, budgetSeconds: budgetSeconds)
+            return Result(
+                shape: shape, batch: batch, length: length, parameterCount: parameterCount(shape.config),
+                repetitions: timing.repetitions, logitRows: rows, medianSeconds: timing.medianSeconds,
+                gflops: timing.gflops, buildPeakResidentBytes: buildPeak,
+                forwardPeakResidentBytes: canReset ? ProcessMemory.peakResidentBytes() : nil)
+        }
     }
 }

@@ -81,19 +81,31 @@ extension NeoXModel {
         }
     }
 
-    /// Timing of `forward` (body + final norm, logits only at each sequence's last row).
+    /// Which positions' logits a timed forward computes.
+    public enum LogitRows: String, Sendable, CaseIterable {
+        /// Each sequence's last position (HF `logits_to_keep=1`): the scored positions of a task.
+        case last
+        /// Every position, [B, P, V] (HF's default output).
+        case all
+    }
+
+    /// Timing of `forward` (body + final norm + the unembedding at `logitRows`).
     public struct ForwardTiming: Sendable {
         public let batch: Int, length: Int, repetitions: Int
+        public let logitRows: LogitRows
         public let medianSeconds: Double
-        /// Matmul FLOPs of one pass: 24·L·d²·T body + 4·L·d·B·P² attention + 2·d·V·B unembedding.
+        /// Matmul FLOPs of one pass: 24·L·d²·T body + 4·L·d·B·P² attention + 2·d·V·R unembedding
+        /// (R = B rows for `.last`, B·P for `.all`).
         public let flops: Double
         public var gflops: Double { flops / medianSeconds / 1e9 }
     }
 
     /// Times the forward pass on a random [batch, length] prompt batch (no padding), with the
-    /// unembedding at the last position of each row, repeating for about `budgetSeconds`.
+    /// unembedding at `logitRows`, repeating for about `budgetSeconds` (at least 5 repetitions).
     @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
-    public func timeForward(batch: Int, length: Int, budgetSeconds: Double = 2) -> ForwardTiming {
+    public func timeForward(
+        batch: Int, length: Int, logitRows: LogitRows = .last, budgetSeconds: Double = 2
+    ) -> ForwardTiming {
         let layout = SequenceLayout(lengths: Array(repeating: length, count: batch))
         let trace = ForwardTrace(model: self, layout: layout)
         var state: UInt64 = 12345
@@ -101,19 +113,19 @@ extension NeoXModel {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int(state >> 33) % vocabSize
         }
-        let lastRows = (0..<batch).map { $0 * length + length - 1 }
-        let logitBuffer = FloatBuffer(count: batch * vocabSize)
+        let rows = logitRows == .last ? (0..<batch).map { $0 * length + length - 1 } : Array(0..<(batch * length))
+        let logitBuffer = FloatBuffer(count: rows.count * vocabSize)
         func once() -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
             embed(tokens, into: trace.residual(0))
             forward(trace: trace, layout: layout)
-            logits(trace: trace, rows: lastRows, into: logitBuffer.pointer)
+            logits(trace: trace, rows: rows, into: logitBuffer.pointer)
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         _ = once()
         var times: [Double] = []
         var spent = 0.0
-        while times.count < 3 || (spent < budgetSeconds && times.count < 100) {
+        while times.count < 5 || (spent < budgetSeconds && times.count < 100) {
             let t = once()
             times.append(t)
             spent += t
@@ -121,8 +133,8 @@ extension NeoXModel {
         times.sort()
         let L = Double(layerCount), dd = Double(d), T = Double(batch * length)
         let flops = 24 * L * dd * dd * T + 4 * L * dd * Double(batch * length * length)
-            + 2 * dd * Double(vocabSize * batch)
-        return ForwardTiming(batch: batch, length: length, repetitions: times.count,
+            + 2 * dd * Double(vocabSize * rows.count)
+        return ForwardTiming(batch: batch, length: length, repetitions: times.count, logitRows: logitRows,
                              medianSeconds: times[times.count / 2], flops: flops)
     }
 }

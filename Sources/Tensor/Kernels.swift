@@ -20,13 +20,27 @@ public enum Kernels {
         output: UnsafeMutablePointer<Float>, outputStride: Int,
         normalized: UnsafeMutablePointer<Float>? = nil, inverseStd: UnsafeMutablePointer<Float>? = nil
     ) {
+        let full = d / 8 * 8
         for r in 0..<rows {
             let x = input + r * inputStride
+            // Two passes (mean, then squared deviations) in eight Float lanes, reduced in Double.
+            var lanes = SIMD8<Float>()
+            var c = 0
+            while c < full { lanes += UnsafeRawPointer(x + c).loadUnaligned(as: SIMD8<Float>.self); c += 8 }
             var sum: Double = 0
-            for c in 0..<d { sum += Double(x[c]) }
+            for j in 0..<8 { sum += Double(lanes[j]) }
+            while c < d { sum += Double(x[c]); c += 1 }
             let mean = Float(sum / Double(d))
+            lanes = SIMD8<Float>()
+            c = 0
+            while c < full {
+                let t = UnsafeRawPointer(x + c).loadUnaligned(as: SIMD8<Float>.self) - mean
+                lanes += t * t
+                c += 8
+            }
             var sq: Double = 0
-            for c in 0..<d { let t = Double(x[c] - mean); sq += t * t }
+            for j in 0..<8 { sq += Double(lanes[j]) }
+            while c < d { let t = Double(x[c] - mean); sq += t * t; c += 1 }
             let variance = Float(sq / Double(d))
             let rstd = 1 / (variance + eps).squareRoot()
             let y = output + r * outputStride
@@ -100,18 +114,18 @@ public enum Kernels {
         for i in 0..<count { x[i] = gelu(x[i]) }
     }
 
-    /// out ← gelu(pre) and leaves `pre` untouched.
+    /// out ← gelu(pre) and leaves `pre` untouched (vectorised, `VectorMath.gelu`).
     @inlinable
     public static func gelu(_ pre: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] = gelu(pre[i]) }
+        VectorMath.gelu(pre, into: out, count: count)
     }
 
-    /// In place: grad ← grad ⊙ gelu'(pre).
+    /// In place: grad ← grad ⊙ gelu'(pre) (vectorised, `VectorMath.geluBackward`).
     @inlinable
     public static func geluBackward(
         _ grad: UnsafeMutablePointer<Float>, preActivation: UnsafePointer<Float>, count: Int
     ) {
-        for i in 0..<count { grad[i] *= geluDerivative(preActivation[i]) }
+        VectorMath.geluBackward(grad, preActivation: preActivation, count: count)
     }
 
     // MARK: Softmax
