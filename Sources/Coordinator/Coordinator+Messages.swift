@@ -69,7 +69,8 @@ extension Coordinator {
     }
 
     /// Binds each worker id to the CURVE key that first spoke for it (the ZAP `User-Id`), so
-    /// another allow-listed key cannot claim that id and its leases: its messages are counted
+    /// another allow-listed key cannot claim that id and its leases, not even after a coordinator
+    /// restart (the binding is journaled): its messages are counted
     /// (`wire.drop.key`), logged with both keys, and dropped. Without CURVE there is no key
     /// and every message passes.
     /// - Returns: whether the message may be handled.
@@ -77,6 +78,7 @@ extension Coordinator {
         guard let key = received.userID else { return true }
         guard let owner = workerKeys[worker] else {
             workerKeys[worker] = key
+            changes.append(.workerKeyBound(id: worker.value, key: key, at: wallNow))
             return true
         }
         guard owner == key else {

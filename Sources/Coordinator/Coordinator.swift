@@ -54,7 +54,8 @@ public final class Coordinator {
     /// Routing ids of workers (the DEALER sets its routing id to its worker id).
     var sharedResults: Set<WorkerID> = []
     var knownWorkers: Set<WorkerID> = []
-    /// Under CURVE, the Z85 public key that first spoke for each worker id (see ``admit(_:worker:)``).
+    /// Under CURVE, the Z85 public key that first spoke for each worker id (see ``admit(_:worker:)``);
+    /// journaled, so the binding outlives a coordinator restart.
     var workerKeys: [WorkerID: String] = [:]
     var pendingCommits: [LeaseID: PendingCommit] = [:]
     /// Result files of this tick, written by the group commit.
@@ -93,6 +94,7 @@ public final class Coordinator {
         journal = try Journal(path: configuration.journalPath)
         let wall = Date().timeIntervalSince1970
         try journal.recoverInterruptedLeases(at: wall)
+        for (worker, key) in try journal.workerKeys() { workerKeys[WorkerID(worker)] = key }
 
         var hashes: [String: String] = [:]
         for task in configuration.spec.tasks {

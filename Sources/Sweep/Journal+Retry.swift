@@ -87,6 +87,16 @@ extension Journal {
         try retry(RetryFilter(), at: now).requeued.count
     }
 
+    /// Every worker id bound to a CURVE key, by id (``JournalChange/workerKeyBound(id:key:at:)``).
+    @available(*, noasync)
+    public func workerKeys() throws(JournalError) -> [String: String] {
+        try read("read worker keys") { db in
+            Dictionary(try Row.fetchAll(db, sql: "SELECT worker_id, curve_key FROM worker_keys").map { row in
+                (row[0] as String, row[1] as String)
+            }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
     /// Retry requests with an id above `after`, oldest first (cheap when there are none:
     /// the coordinator calls it a few times a second).
     @available(*, noasync)

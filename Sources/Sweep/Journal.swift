@@ -43,6 +43,9 @@ public enum JournalChange: Sendable, Equatable {
     case counter(name: String, delta: Int)
     /// The coordinator applied every retry request up to this id (``Journal/retryRequests(after:)``).
     case retryRequestsApplied(upTo: Int64)
+    /// Under CURVE, the worker id now belongs to this key for good (``Journal/workerKeys()``);
+    /// a later binding of the same id is ignored.
+    case workerKeyBound(id: String, key: String, at: Double)
 }
 
 /// A journal failure: the SQLite error plus which journal and what we were doing.
@@ -129,6 +132,14 @@ public final class Journal: Sendable {
             try db.execute(sql: """
                 CREATE TABLE retry_requests (
                   id INTEGER PRIMARY KEY AUTOINCREMENT, unit_id TEXT NOT NULL, requested_at REAL NOT NULL);
+                """)
+        }
+        m.registerMigration("v3-worker-keys") { db in
+            // The CURVE key each worker id belongs to, so a restarted coordinator keeps refusing
+            // other keys that speak for it (Coordinator.admit).
+            try db.execute(sql: """
+                CREATE TABLE worker_keys (
+                  worker_id TEXT PRIMARY KEY NOT NULL, curve_key TEXT NOT NULL, bound_at REAL NOT NULL);
                 """)
         }
         return m
@@ -298,6 +309,10 @@ public final class Journal: Sendable {
                 """).execute(arguments: [name, delta])
         case let .retryRequestsApplied(upTo):
             try db.cachedStatement(sql: "DELETE FROM retry_requests WHERE id <= ?").execute(arguments: [upTo])
+        case let .workerKeyBound(id, key, at):
+            try db.cachedStatement(sql: """
+                INSERT INTO worker_keys (worker_id, curve_key, bound_at) VALUES (?, ?, ?) ON CONFLICT(worker_id) DO NOTHING
+                """).execute(arguments: [id, key, at])
         }
     }
 }

@@ -45,8 +45,9 @@ extension ClusterProcessTests {
 
         /// Worker A (key 1) takes a lease and drops its connection; a peer holding allow-listed
         /// key 2 then reconnects under A's routing id and sends a heartbeat and a forged result
-        /// for A's lease. The coordinator refuses both (logged with both keys), A's lease
-        /// expires, and an honest worker finishes the sweep with results that verify.
+        /// for A's lease. The coordinator refuses both (logged with both keys), and after a
+        /// coordinator restart still refuses key 2 as A (the binding is journaled); A's lease ends
+        /// uncommitted, and an honest worker finishes the sweep with results that verify.
         @Test(.timeLimit(.minutes(1)))
         func anotherAllowedKeyCannotSpeakForAWorker() throws {
             guard Binary.available else { return }
@@ -58,10 +59,14 @@ extension ClusterProcessTests {
             let owner = try CurveKeyFile.readKeyPair(at: dir.appendingPathComponent("worker-001.key"))
             let thief = try CurveKeyFile.readKeyPair(at: dir.appendingPathComponent("worker-002.key"))
 
-            let coordinator = try cluster.start(["coordinator", "sweep.yaml", "--bind", cluster.endpoint,
-                                                 "--curve-keys", "keys", "--log-level", "debug"], log: "coordinator.log")
-            let listening = Date().addingTimeInterval(15)
-            while !cluster.log("coordinator.log").contains("coordinator listening"), Date() < listening { usleep(50_000) }
+            func startCoordinator(log: String) throws -> Process {
+                let process = try cluster.start(["coordinator", "sweep.yaml", "--bind", cluster.endpoint,
+                                                 "--curve-keys", "keys", "--log-level", "debug"], log: log)
+                let listening = Date().addingTimeInterval(15)
+                while !cluster.log(log).contains("coordinator listening"), Date() < listening { usleep(50_000) }
+                return process
+            }
+            var coordinator = try startCoordinator(log: "coordinator.log")
 
             let codec = WireCodec()
             let context = try ZMQContext()
@@ -120,13 +125,28 @@ extension ClusterProcessTests {
                     "the refusal is not logged with both keys:\n\(log.suffix(2000))")
             try thiefSocket.close()
 
+            // The binding is journaled: after a coordinator restart key 2 still cannot be worker A.
+            kill(coordinator.processIdentifier, SIGKILL)
+            coordinator.waitUntilExit()
+            coordinator = try startCoordinator(log: "coordinator2.log")
+            let impostor = try peer(thief)
+            try send(.hello(.init(worker: worker, host: "thief", pid: 2, capacity: 1, checkpoint: nil,
+                                  sharedResults: false, software: "test")), on: impostor)
+            let afterRestart = try replies(on: impostor, seconds: 1.5)
+            #expect(afterRestart.isEmpty, "the restarted coordinator answered another key as \(worker): \(afterRestart)")
+            #expect(cluster.log("coordinator2.log").contains("belongs to key \(owner.publicKey.z85); refused a message signed by key \(thief.publicKey.z85)"),
+                    "the restarted coordinator did not refuse key 2:\n\(cluster.log("coordinator2.log").suffix(2000))")
+            try impostor.close()
+
             // Key 2 under its own worker id is welcome: it finishes the sweep, A's unit included.
             try cluster.start(["worker", "--connect", cluster.endpoint, "--curve-keys", "keys", "--curve-name", "worker-002",
                                "--grace", "1"], log: "worker.log")
-            #expect(cluster.wait(coordinator, seconds: 30), "coordinator did not finish:\n\(cluster.log("coordinator.log").suffix(2000))")
+            #expect(cluster.wait(coordinator, seconds: 30), "coordinator did not finish:\n\(cluster.log("coordinator2.log").suffix(2000))")
             try cluster.expectAllDoneOnce(units: 3)
-            let outcomes = try cluster.journal().attempts().compactMap(\.outcome)
-            #expect(outcomes.contains("expired"), "the owner's lease did not expire: \(outcomes)")
+            // A's lease ended without a commit: it expired, or the restart interrupted it.
+            let owners = try cluster.journal().attempts().filter { $0.worker == worker.value }.map(\.outcome)
+            #expect(owners.count == 1 && ["expired", "interrupted"].contains(owners[0] ?? ""),
+                    "the owner's lease did not end uncommitted: \(owners)")
             let verify = try cluster.start(["verify", "results"], log: "verify.log")
             #expect(cluster.wait(verify, seconds: 20) && verify.terminationStatus == 0, "verify failed:\n\(cluster.log("verify.log"))")
         }
