@@ -1,4 +1,5 @@
 import ArgumentParser
+import NeoX
 
 /// `circuitsweep bench …`: benchmarks that print measured figures.
 struct Bench: AsyncParsableCommand {
@@ -7,3 +8,6 @@ struct Bench: AsyncParsableCommand {
         subcommands: [BenchBLAS.self, BenchForward.self, BenchLoad.self, BenchAttribute.self, BenchResults.self, BenchSweep.self]
     )
 }
+
+/// Benchmarks take a Pythia shape as `--shape pythia-70m` etc.
+extension PythiaShape: ExpressibleByArgument {}

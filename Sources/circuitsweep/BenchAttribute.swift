@@ -56,17 +56,6 @@ struct BenchAttribute: ParsableCommand {
                      r.circuitEdges, r.circuitEvaluationSeconds, r.circuitEvaluationCPUSeconds, r.evaluatorSetupSeconds))
         print(String(format: "forward %d×%d: %.4f s, %.1f GFLOP/s", r.forward.batch, r.forward.length,
                      r.forward.medianSeconds, r.forward.gflops))
-        print("peak RSS: \(PeakMemory.residentMegabytes) MB")
-    }
-}
-
-extension PythiaShape: ExpressibleByArgument {}
-
-/// Peak resident set size of this process (getrusage; Linux reports KiB).
-enum PeakMemory {
-    static var residentMegabytes: Int {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Int(usage.ru_maxrss) / 1024
+        print("peak RSS: \(ProcessMemory.peakResidentBytes() >> 20) MB")
     }
 }

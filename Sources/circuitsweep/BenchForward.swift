@@ -25,15 +25,8 @@ struct BenchForward: ParsableCommand {
         }
     }
 
-    enum Shape: String, ExpressibleByArgument, CaseIterable {
-        case pythia70m = "pythia-70m", pythia160m = "pythia-160m", pythia410m = "pythia-410m"
-        case pythia1b = "pythia-1b", pythia1_4b = "pythia-1.4b", pythia2_8b = "pythia-2.8b"
-
-        var pythia: PythiaShape? { PythiaShape(rawValue: rawValue) }
-    }
-
-    @Option(help: "Pythia architecture: \(Shape.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var shape: Shape = .pythia70m
+    @Option(help: "Pythia architecture: \(PythiaShape.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var shape: PythiaShape = .pythia70m
 
     @Option(help: "Sequences per batch.")
     var batch: Int = 8
@@ -59,21 +52,19 @@ struct BenchForward: ParsableCommand {
     func validate() throws {
         guard batch >= 1, length >= 1, length <= 2048 else { throw ValidationError("--batch ≥ 1 and 1 ≤ --length ≤ 2048") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard shape.pythia != nil else { throw ValidationError("unknown shape \(shape.rawValue)") }
         for case let ms? in [torchLastMs, torchAllMs] where !(ms > 0) {
             throw ValidationError("--torch-last-ms and --torch-all-ms must be positive milliseconds")
         }
     }
 
     func run() throws {
-        guard let pythia = shape.pythia else { throw ValidationError("unknown shape \(shape.rawValue)") }
         BLAS.setThreadCount(threads)
-        let results = ForwardBenchmark.run(shape: pythia, batch: batch, length: length, logitRows: logits.rows,
+        let results = ForwardBenchmark.run(shape: shape, batch: batch, length: length, logitRows: logits.rows,
                                            budgetSeconds: budget)
         guard let first = results.first else { return }
         let mib = { (bytes: Int) in String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
         let ratio = { (bytes: Int) in String(format: "%.2f× weights", Double(bytes) / Double(first.weightBytes)) }
-        print("shape \(pythia.rawValue)  params \(first.parameterCount)  fp32 weights \(mib(first.weightBytes))  threads \(BLAS.threadCount)  OpenBLAS \(BLAS.coreName)")
+        print("shape \(shape.rawValue)  params \(first.parameterCount)  fp32 weights \(mib(first.weightBytes))  threads \(BLAS.threadCount)  OpenBLAS \(BLAS.coreName)")
         print("batch \(batch) × \(length) tokens")
         print("peak RSS (getrusage) building the random model: \(mib(first.buildPeakResidentBytes)) = \(ratio(first.buildPeakResidentBytes))")
         for result in results {

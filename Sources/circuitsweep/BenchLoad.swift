@@ -19,8 +19,8 @@ struct BenchLoad: ParsableCommand {
         }
     }
 
-    @Option(help: "Pythia architecture: \(BenchForward.Shape.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var shape: BenchForward.Shape = .pythia70m
+    @Option(help: "Pythia architecture: \(PythiaShape.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var shape: PythiaShape = .pythia70m
 
     @Option(help: "Stored dtype: f32, f16 or bf16.")
     var dtype: DType = .f16
@@ -29,14 +29,13 @@ struct BenchLoad: ParsableCommand {
     var scratch: String?
 
     func run() throws {
-        guard let pythia = shape.pythia else { throw ValidationError("unknown shape \(shape.rawValue)") }
         let directory = scratch.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("circuitsweep-bench-load-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if scratch == nil { try? FileManager.default.removeItem(at: directory) } }
-        let result = try LoadBenchmark.run(shape: pythia, type: dtype.elementType, directory: directory)
+        let result = try LoadBenchmark.run(shape: shape, type: dtype.elementType, directory: directory)
         let mib = { (bytes: Int) in String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
-        print("shape \(pythia.rawValue)  \(dtype.rawValue) file \(mib(result.fileBytes))  fp32 weights \(mib(result.weightBytes))")
+        print("shape \(shape.rawValue)  \(dtype.rawValue) file \(mib(result.fileBytes))  fp32 weights \(mib(result.weightBytes))")
         print(String(format: "load (mmap, checks, up-cast) %.3f s = %.0f MiB/s of file;  sha256 %.3f s",
                      result.loadSeconds, Double(result.fileBytes) / 1_048_576 / result.loadSeconds, result.hashSeconds))
         if let peak = result.loadPeakAboveBaselineBytes {
