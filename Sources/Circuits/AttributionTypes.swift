@@ -101,10 +101,8 @@ extension NeoXModel {
 /// Checks examples against a model with the one rule of `ExampleProblem`.
 func validate(_ examples: TaskExamples, for model: NeoXModel) throws(AttributionError) {
     guard !examples.examples.isEmpty else { throw .noExamples }
-    for (index, example) in examples.examples.enumerated() {
-        if let problem = example.problem(vocabularySize: model.vocabSize,
-                                         contextLength: model.config.maxPositionEmbeddings) {
-            throw .invalidExample(example: index, problem: problem)
-        }
+    if let (index, problem) = examples.firstProblem(vocabularySize: model.vocabSize,
+                                                    contextLength: model.config.maxPositionEmbeddings) {
+        throw .invalidExample(example: index, problem: problem)
     }
 }

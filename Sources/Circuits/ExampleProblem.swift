@@ -25,6 +25,19 @@ public enum ExampleProblem: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+extension TaskExamples {
+    /// The first example that is unusable with a model of this vocabulary and context, with its
+    /// index, or nil.
+    public func firstProblem(vocabularySize: Int, contextLength: Int) -> (index: Int, problem: ExampleProblem)? {
+        for (index, example) in examples.enumerated() {
+            if let problem = example.problem(vocabularySize: vocabularySize, contextLength: contextLength) {
+                return (index, problem)
+            }
+        }
+        return nil
+    }
+}
+
 extension TaskExample {
     /// The token-id lists by their field names in the examples file.
     private var fields: [(name: String, ids: [Int])] {

@@ -87,10 +87,8 @@ extension TaskExamples {
     /// - Throws: `TaskExamplesError.invalidExample` naming the first bad example.
     public func validate(vocabularySize: Int, contextLength: Int, file: String) throws(TaskExamplesError) {
         guard !examples.isEmpty else { throw .empty(file: file) }
-        for (index, example) in examples.enumerated() {
-            if let problem = example.problem(vocabularySize: vocabularySize, contextLength: contextLength) {
-                throw .invalidExample(file: file, index: index, reason: problem.description)
-            }
+        if let (index, problem) = firstProblem(vocabularySize: vocabularySize, contextLength: contextLength) {
+            throw .invalidExample(file: file, index: index, reason: problem.description)
         }
     }
 }
