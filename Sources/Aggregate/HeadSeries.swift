@@ -43,8 +43,9 @@ public struct HeadSeries: Sendable, Equatable {
         maxOverHeads = []
         maxOverCircuitHeads = []
         values.reserveCapacity(records.count * size)
+        let circuitHeadsByRecord = records.map { $0.circuit?.circuitHeads ?? [] }
         var peak = -Double.infinity
-        for record in records {
+        for (record, circuitHeads) in zip(records, circuitHeadsByRecord) {
             guard let scores = record.headScores[name] else {
                 values += Array(repeating: .nan, count: size)
                 maxOverHeads.append(.nan)
@@ -55,18 +56,17 @@ public struct HeadSeries: Sendable, Equatable {
             let top = scores.values.map(Double.init).max() ?? .nan
             maxOverHeads.append(top)
             peak = max(peak, top)
-            let circuitHeads = record.circuit?.circuitHeads ?? []
             maxOverCircuitHeads.append(circuitHeads.map { Double(scores[$0.layer, $0.head]) }.max() ?? .nan)
         }
         threshold = Self.candidateFraction * peak
         let threshold = threshold
         emergenceIndex = records.indices.first { i in
-            guard let scores = records[i].headScores[name], let circuit = records[i].circuit else { return false }
-            return circuit.circuitHeads.contains { Double(scores[$0.layer, $0.head]) >= threshold }
+            guard let scores = records[i].headScores[name] else { return false }
+            return circuitHeadsByRecord[i].contains { Double(scores[$0.layer, $0.head]) >= threshold }
         }
 
         var peakOf: [HeadIndex: Double] = [:], checkpointsInCircuit: [HeadIndex: Int] = [:]
-        for record in records {
+        for (record, circuitHeads) in zip(records, circuitHeadsByRecord) {
             if let scores = record.headScores[name] {
                 for l in 0..<layers {
                     for h in 0..<heads {
@@ -75,7 +75,7 @@ public struct HeadSeries: Sendable, Equatable {
                     }
                 }
             }
-            for head in record.circuit?.circuitHeads ?? [] { checkpointsInCircuit[head, default: 0] += 1 }
+            for head in circuitHeads { checkpointsInCircuit[head, default: 0] += 1 }
         }
         candidates = checkpointsInCircuit.keys
             .filter { (peakOf[$0] ?? -.infinity) >= threshold }

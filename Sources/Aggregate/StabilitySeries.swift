@@ -30,12 +30,14 @@ public struct StabilitySeries: Sendable, Equatable {
         let records = series.records
         let indexed = records.indices.compactMap { i in records[i].circuit.map { (i, $0) } }
         let nodeIDs = NodeInterner(indexed.map(\.1))
+        var nodeSets: [Int: [Int]] = [:]
+        for (i, circuit) in indexed { nodeSets[i] = nodeIDs.ids(circuit) }
         for (a, b) in zip(indexed, indexed.dropFirst()) {
             fromIndex.append(a.0)
             toIndex.append(b.0)
             let (x, y) = (a.1, b.1)
             edgeJaccard.append(SetSimilarity.jaccard(x.edges, y.edges))
-            nodeJaccard.append(SetSimilarity.jaccard(nodeIDs.ids(x), nodeIDs.ids(y)))
+            nodeJaccard.append(SetSimilarity.jaccard(nodeSets[a.0] ?? [], nodeSets[b.0] ?? []))
             weightedJaccard.append(SetSimilarity.weightedJaccard(x.edges, x.scores, y.edges, y.scores))
             editDistance.append(SetSimilarity.editDistance(x.edges, y.edges))
             weightedEditDistance.append(SetSimilarity.weightedEditDistance(x.edges, x.scores, y.edges, y.scores))
@@ -47,7 +49,8 @@ public struct StabilitySeries: Sendable, Equatable {
 
         referenceIndex = series.referenceIndex
         let reference = referenceIndex.flatMap { records[$0].circuit }
-        for record in records {
+        let referenceNodes = referenceIndex.flatMap { nodeSets[$0] } ?? []
+        for (i, record) in records.enumerated() {
             guard let circuit = record.circuit, let reference else {
                 edgeJaccardToReference.append(.nan)
                 nodeJaccardToReference.append(.nan)
@@ -55,7 +58,7 @@ public struct StabilitySeries: Sendable, Equatable {
                 continue
             }
             edgeJaccardToReference.append(SetSimilarity.jaccard(circuit.edges, reference.edges))
-            nodeJaccardToReference.append(SetSimilarity.jaccard(nodeIDs.ids(circuit), nodeIDs.ids(reference)))
+            nodeJaccardToReference.append(SetSimilarity.jaccard(nodeSets[i] ?? [], referenceNodes))
             weightedJaccardToReference.append(
                 SetSimilarity.weightedJaccard(circuit.edges, circuit.scores, reference.edges, reference.scores))
         }
