@@ -53,18 +53,18 @@ struct CurveTransportTests {
         let client = try fixture.client(keys: workerKeys, id: "w1")
         let monitor = try SocketMonitor(client)
         #expect(try client.isCurveEnabled())
-        #expect(try monitor.waitForEvent(.handshakeSucceeded, timeout: .seconds(2)) != nil)
+        #expect(try monitor.waitForEvent(.handshakeSucceeded, timeout: .seconds(10)) != nil)
 
-        #expect(try client.send([Data("hello"), Data(), patternBytes(count: 100_000)], timeout: .seconds(1)))
-        let message = try #require(try fixture.server.receiveMessage(timeout: .seconds(3)))
+        #expect(try client.send([Data("hello"), Data(), patternBytes(count: 100_000)], timeout: .seconds(10)))
+        let message = try #require(try fixture.server.receiveMessage(timeout: .seconds(10)))
         #expect(message.frames.count == 4)
         #expect(message.frames[0] == Data("w1"))
         #expect(message.frames[1] == Data("hello"))
         #expect(message.userID == workerKeys.publicKey.z85)
         #expect(message.peerAddress == "127.0.0.1")
 
-        #expect(try fixture.server.send([Data("w1"), Data("ack")], timeout: .seconds(1)))
-        #expect(try client.receive(timeout: .seconds(2)) == [Data("ack")])
+        #expect(try fixture.server.send([Data("w1"), Data("ack")], timeout: .seconds(10)))
+        #expect(try client.receive(timeout: .seconds(10)) == [Data("ack")])
         #expect(fixture.handler.admissionCount == 1)
         #expect(fixture.handler.refusalCount == 0)
         try client.close()
@@ -84,7 +84,7 @@ struct CurveTransportTests {
         let monitor = try SocketMonitor(client)
         _ = try client.send([Data("let me in")], timeout: .zero)
         // The refused worker learns why from its monitor: ZAP status 400.
-        let refusedEvent = try #require(try monitor.waitForEvent(.handshakeFailedAuth, timeout: .seconds(2)))
+        let refusedEvent = try #require(try monitor.waitForEvent(.handshakeFailedAuth, timeout: .seconds(10)))
         #expect(refusedEvent.value == 400)
         #expect(refusedEvent.endpoint == fixture.endpoint)
         #expect(try fixture.server.receive(timeout: .milliseconds(400)) == nil)
@@ -150,8 +150,8 @@ struct CurveTransportTests {
         // libzmq 4.3 does not retry a handshake the ZAP handler refused: the worker
         // reconnects (same socket, same key) and is admitted by the reloaded list.
         try client.reconnect(fixture.endpoint)
-        #expect(try client.send([Data("after reload")], timeout: .seconds(1)))
-        let message = try #require(try fixture.server.receiveMessage(timeout: .seconds(3)))
+        #expect(try client.send([Data("after reload")], timeout: .seconds(10)))
+        let message = try #require(try fixture.server.receiveMessage(timeout: .seconds(10)))
         #expect(message.frames == [Data("newcomer"), Data("after reload")])
         #expect(message.userID == newcomer.publicKey.z85)
         #expect(fixture.handler.admissionCount >= 1)

@@ -29,18 +29,18 @@ struct TransportBenchmarkTests {
 
         // Warm up (handshake) then time small round trips.
         try client.send([Data("warm")])
-        let warm = try #require(try server.receive(timeout: .seconds(2)))
+        let warm = try #require(try server.receive(timeout: .seconds(10)))
         try server.send([warm[0], Data("ok")])
-        _ = try #require(try client.receive(timeout: .seconds(2)))
+        _ = try #require(try client.receive(timeout: .seconds(10)))
 
         let small = patternBytes(count: 200)
         let trips = 2000
         var start = ContinuousClock.now
         for _ in 0..<trips {
             try client.send([Data("h"), small])
-            let request = try #require(try server.receive(timeout: .seconds(2)))
+            let request = try #require(try server.receive(timeout: .seconds(10)))
             try server.send([request[0], Data("r"), small])
-            _ = try #require(try client.receive(timeout: .seconds(2)))
+            _ = try #require(try client.receive(timeout: .seconds(10)))
         }
         let latency = (ContinuousClock.now - start) / trips
 
