@@ -15,6 +15,13 @@ public enum SHA256Hex {
         s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
     }
 
+    /// The 32 raw bytes of a digest given as hex (`nil` unless ``isValid(_:)``).
+    public static func rawBytes(_ s: String) -> [UInt8]? {
+        guard isValid(s) else { return nil }
+        let digits = Array(s.utf8).map { $0 >= 97 ? $0 - 87 : $0 - 48 }
+        return stride(from: 0, to: 64, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
+    }
+
     /// A file's digest and size, read in `blockSize` blocks.
     /// - Throws: ``FileDigestError`` naming the file and whether opening or reading failed.
     public static func ofFile(_ url: URL, blockSize: Int = 1 << 20) throws(FileDigestError) -> FileDigest {

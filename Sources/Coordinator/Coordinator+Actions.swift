@@ -62,7 +62,7 @@ extension Coordinator {
             absorb(scheduler.onCommitFailed(unit: unit, error: "no verified result bytes", now: now))
             return
         }
-        fileWrites.append(.init(unit: unit, lease: lease, resultPath: planned.resultPath, result: pending))
+        fileWrites.append(.init(unit: unit, lease: lease, resultPath: planned.resultPath, sha256: sha256, result: pending))
         changes.append(.unitDone(unit: unit, path: planned.resultPath, sha256: sha256, at: wall))
         outbox.append((worker, .ack(.init(unit: unit, lease: lease, status: .committed))))
     }

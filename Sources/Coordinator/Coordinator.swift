@@ -25,6 +25,14 @@ public struct CoordinatorSummary: Sendable {
     public var journalTransactions: Int
     /// Seconds from the first assignment sent to the end of the loop (`nil`: nothing assigned).
     public var activeSeconds: Double?
+    /// Seconds from the first assignment to the end of ``Coordinator/run(context:options:onBound:)``,
+    /// including writing packed results to their own files.
+    public var totalSeconds: Double?
+    /// Results that went through a pack (one file per group commit) before their own file.
+    public var packedResults: Int
+    /// Packed results still waiting for their own files when the coordinator stopped (the
+    /// next start writes them).
+    public var resultsLeftInPacks: Int
 }
 
 /// The coordinator shell: a ZeroMQ ROUTER loop on the calling thread that decodes messages,
@@ -75,6 +83,8 @@ public final class Coordinator {
     var dropCounts: [String: Int] = [:]
     var journalTransactions = 0
     var firstAssignmentAt: ContinuousClock.Instant?
+    /// Packed results verified at start-up whose own files are still to be written.
+    var packedAtStart: [UnpackQueue.Entry] = []
 
     /// Opens the journal, plans the sweep (re-verifying results), and builds the scheduler.
     @available(*, noasync)
@@ -112,9 +122,8 @@ public final class Coordinator {
         let store = self.store
         let verify = configuration.verifyResultsOnStart
         let plan = Planner.plan(configuration.spec, datasetHash: { hashes[$0.name] ?? $0.specHash },
-                                resultSchemaVersion: configuration.resultSchemaVersion, journal: rows) { path, sha in
-            verify ? store.verify(path, sha256: sha)
-                : (FileManager.default.fileExists(atPath: store.url(for: path).path) ? .matches : .missing)
+                                resultSchemaVersion: configuration.resultSchemaVersion, journal: rows) { path, sha, packed in
+            store.verify(path, sha256: sha, packed: packed, quick: !verify)
         }
         var attempts: [UnitID: Int] = [:]
         attempts.reserveCapacity(rows.count)
@@ -170,6 +179,7 @@ public final class Coordinator {
             }
             reasons[label, default: 0] += 1
         }
+        keepPacks(of: rows, plan: plan)
         logger.info("coordinator planned", metadata: [
             "units.total": "\(plan.count)", "units.remaining": "\(scheduler.remainingUnits)",
             "plan.reasons": "\(reasons.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
@@ -216,7 +226,9 @@ public final class Coordinator {
         options.linger = .seconds(2)
         let router = try ZMQSocket(context: context, type: .router, options: options)
         socket = router
-        let committer = GroupCommitter(journal: journal, store: store)
+        let committer = GroupCommitter(journal: journal, store: store, durability: configuration.durability,
+                                       logger: logger, waitingResults: packedAtStart)
+        packedAtStart = []
         self.committer = committer
         defer {
             // Whatever is still in flight after an error is dropped unsent, as before a crash.
@@ -266,14 +278,20 @@ public final class Coordinator {
             try flush()
         }
         try flush(wait: true)
+        let activeSeconds = firstAssignmentAt.map { (ContinuousClock.now - $0).inSeconds }
+        let leftInPacks = writePackedResults(committer)
         if finished {
-            logger.info("sweep finished", metadata: ["units.remaining": "\(scheduler.remainingUnits)"])
+            logger.info("sweep finished", metadata: [
+                "units.remaining": "\(scheduler.remainingUnits)", "results.packed": "\(committer.packedResults)",
+            ])
         }
         let status = try? journal.status(errorLimit: 0)
         return CoordinatorSummary(units: plannedSlots.count, done: status?.counts[.done] ?? 0,
                                   quarantined: status?.counts[.quarantined] ?? 0, stats: scheduler.stats,
                                   droppedMessages: dropped, finished: finished, journalTransactions: journalTransactions,
-                                  activeSeconds: firstAssignmentAt.map { (ContinuousClock.now - $0).inSeconds })
+                                  activeSeconds: activeSeconds,
+                                  totalSeconds: firstAssignmentAt.map { (ContinuousClock.now - $0).inSeconds },
+                                  packedResults: committer.packedResults, resultsLeftInPacks: leftInPacks)
     }
 }
 

@@ -1,19 +1,24 @@
 import Foundation
+import Logging
 import Sweep
 import ZeroMQ
 
 /// Runs the coordinator's group commits on a thread of their own — the tick's result files
-/// (temporary file and atomic rename each), their `sync(2)` (with ``ResultDurability/syncPerTick``),
-/// then the tick's journal transaction —
+/// (temporary file and atomic rename each, or one result pack for many small results), their
+/// `sync(2)` (with ``ResultDurability/syncPerTick``), then the tick's journal transaction —
 /// so that the loop keeps receiving and handling messages meanwhile (pipelining: one batch
 /// commits while the next one is gathered).
 ///
 /// One batch at a time, in submission order. The loop MUST send a batch's messages only
 /// after ``takeCompleted()`` returned it: nothing reaches a worker before the state change
 /// behind it is journaled.
+///
+/// When no batch waits, the thread writes packed results to their own files (``UnpackQueue``),
+/// syncs them, journals them unpacked and deletes each pack once nothing in it is needed.
 final class GroupCommitter: @unchecked Sendable {
-    // @unchecked: `pending`, `completed`, `busy` and `closed` are only touched under
-    // `condition`; `journal`, `store` and `wakeup` are Sendable.
+    // @unchecked: `pending`, `completed`, `busy`, `closed` and `waiting` are only touched under
+    // `condition`; `unpacks` and `unpackPausedUntil` only on the commit thread; `journal`,
+    // `store`, `logger` and `wakeup` are Sendable.
     struct Batch: Sendable {
         var files: [FileWrite]
         var changes: [JournalChange]
@@ -25,6 +30,7 @@ final class GroupCommitter: @unchecked Sendable {
         var unit: UnitID
         var lease: LeaseID
         var resultPath: String
+        var sha256: String
         var result: PendingCommit
     }
 
@@ -35,18 +41,45 @@ final class GroupCommitter: @unchecked Sendable {
         var error: String
     }
 
+    /// Results up to this size may go into a pack.
+    static let packableBytes = 256 << 10
+    /// A batch packs its small results only when it has at least this many: one pack file
+    /// instead of that many result files (below, the files are written directly).
+    static let minimumPackEntries = 8
+    /// Packed results written to their files per step between two checks for a new batch.
+    static let unpackStep = 32
+    /// Unpacking waits until no batch came for this long (file creation competes with commits)…
+    static let unpackIdleDelay = Duration.milliseconds(20)
+    /// …unless this many results wait: then one step follows every batch.
+    static let maxWaitingResults = 50_000
+
     private let condition = NSCondition()
     private var pending: Batch?
     private var completed: Result<[FileFailure], JournalError>?
     private var closed = false
     private var busy = false
+    /// Packed results still waiting for their files (mirrors `unpacks.count` for other threads).
+    private var waiting = 0
+    private var packed = 0
+    private var unpacks = UnpackQueue()
+    private var unpackPausedUntil: ContinuousClock.Instant?
+    private var lastBatchAt = ContinuousClock.now - .seconds(1)
+    private var packedInLastBatch = 0
+    private var durability: ResultDurability
     private let journal: Journal
     private let store: ResultStore
+    private let logger: Logger
     private let wakeup = WakePipe()
 
-    init(journal: Journal, store: ResultStore) {
+    /// - Parameter waitingResults: packed results found at start-up (verified), to unpack first.
+    init(journal: Journal, store: ResultStore, durability: ResultDurability, logger: Logger,
+         waitingResults: [UnpackQueue.Entry] = []) {
         self.journal = journal
         self.store = store
+        self.durability = durability
+        self.logger = logger
+        for entry in waitingResults { _ = unpacks.add(entry) }
+        waiting = unpacks.count
         let thread = Thread { [self] in self.loop() }
         thread.name = "circuitsweep-commit"
         thread.start()
@@ -60,6 +93,20 @@ final class GroupCommitter: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return busy
+    }
+
+    /// Packed results whose own files are not written yet.
+    var waitingResults: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return waiting
+    }
+
+    /// Results that went through a pack so far.
+    var packedResults: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return packed
     }
 
     /// Hands over a batch. Only when not ``isBusy``.
@@ -92,7 +139,20 @@ final class GroupCommitter: @unchecked Sendable {
         return takeCompleted()
     }
 
-    /// Stops the thread after the current batch.
+    /// Waits until every packed result is in its own file (or `deadline` passes); returns how
+    /// many still wait. Call with no batch submitted.
+    func waitForUnpacking(deadline: ContinuousClock.Instant) -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting > 0, ContinuousClock.now < deadline {
+            let left = (deadline - ContinuousClock.now).inSeconds
+            _ = condition.wait(until: Date(timeIntervalSinceNow: min(0.25, max(0.001, left))))
+        }
+        return waiting
+    }
+
+    /// Stops the thread after the current batch (packed results still waiting stay in their
+    /// packs; the journal says where, and the next start unpacks them).
     func close() {
         condition.lock()
         closed = true
@@ -100,12 +160,93 @@ final class GroupCommitter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Files first (each atomically), then their sync, then the journal: a unit is journaled
-    /// done only once its file is durable per `durability`.
+    // MARK: The commit thread
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while pending == nil, !closed, !canUnpack {
+                if let until = unpackResumesAt {
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: max(0.001, (until - ContinuousClock.now).inSeconds)))
+                } else {
+                    condition.wait()
+                }
+            }
+            if let batch = pending {
+                pending = nil
+                condition.unlock()
+                let outcome = commit(batch)
+                lastBatchAt = .now
+                condition.lock()
+                completed = outcome
+                waiting = unpacks.count
+                if case .success = outcome { packed += packedInLastBatch }
+                condition.broadcast()
+                condition.unlock()
+                wakeup?.wake()
+                continue
+            }
+            if closed {
+                condition.unlock()
+                finishWrittenEntries()
+                return
+            }
+            condition.unlock()
+            unpackStep()
+            condition.lock()
+            waiting = unpacks.count
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private var canUnpack: Bool {
+        guard let at = unpackResumesAt else { return false }
+        return ContinuousClock.now >= at || unpacks.count >= Self.maxWaitingResults
+    }
+
+    /// When unpacking may go on (`nil`: nothing waits).
+    private var unpackResumesAt: ContinuousClock.Instant? {
+        guard !unpacks.isEmpty else { return nil }
+        let idle = lastBatchAt + Self.unpackIdleDelay
+        guard let paused = unpackPausedUntil else { return idle }
+        return max(idle, paused)
+    }
+
+    /// Files first (each atomically, or one pack for many small ones), then their sync, then the
+    /// journal: a unit is journaled done only once its bytes are durable per `durability`.
     private func commit(_ batch: Batch) -> Result<[FileFailure], JournalError> {
+        durability = batch.durability
         let fsyncEach = batch.durability == .fsyncEachFile
         var failures: [FileFailure] = []
+        var direct: [FileWrite] = []
+        var packable: [(FileWrite, [UInt8])] = []
         for f in batch.files {
+            if case .bytes(let bytes) = f.result, bytes.count <= Self.packableBytes {
+                packable.append((f, bytes))
+            } else {
+                direct.append(f)
+            }
+        }
+        var packed: [UnitID: PackedResult] = [:]
+        packedInLastBatch = 0
+        let packing = packable.count >= Self.minimumPackEntries
+        // A batch whose only files are one pack flushes just that pack (and its folder) instead
+        // of the whole file system.
+        let packOnly = packing && direct.isEmpty
+        if packing {
+            do {
+                let locations = try store.writePack(
+                    packable.map { .init(resultPath: $0.0.resultPath, sha256: $0.0.sha256, bytes: $0.1) },
+                    fsync: fsyncEach || (packOnly && batch.durability == .syncPerTick))
+                for (entry, location) in zip(packable, locations) { packed[entry.0.unit] = location }
+            } catch {
+                failures += packable.map { FileFailure(unit: $0.0.unit, lease: $0.0.lease, error: error.description) }
+            }
+        } else {
+            direct += packable.map(\.0)
+        }
+        for f in direct {
             do {
                 switch f.result {
                 case .bytes(let bytes):
@@ -117,37 +258,99 @@ final class GroupCommitter: @unchecked Sendable {
                 failures.append(FileFailure(unit: f.unit, lease: f.lease, error: error.description))
             }
         }
-        if !batch.files.isEmpty, batch.durability == .syncPerTick { store.syncAll() }
-        var changes = batch.changes
-        if !failures.isEmpty {
-            let failed = Set(failures.map(\.unit))
-            changes.removeAll { change in
-                if case .unitDone(let unit, _, _, _) = change { return failed.contains(unit) }
-                return false
+        if !batch.files.isEmpty, !packOnly, batch.durability == .syncPerTick { store.syncAll() }
+        let failed = Set(failures.map(\.unit))
+        var changes: [JournalChange] = []
+        changes.reserveCapacity(batch.changes.count)
+        for change in batch.changes {
+            if case let .unitDone(unit, path, sha, _, at) = change {
+                if failed.contains(unit) { continue }
+                changes.append(.unitDone(unit: unit, path: path, sha256: sha, packed: packed[unit], at: at))
+            } else {
+                changes.append(change)
             }
         }
-        return Result { () throws(JournalError) in
+        do {
             try journal.apply(changes)
-            return failures
+        } catch {
+            // The pack (if any) is referenced by nothing; the next start deletes it.
+            return .failure(error)
         }
+        var completedPacks: [UnpackQueue.CompletedPack] = []
+        for f in batch.files where !failed.contains(f.unit) {
+            if let location = packed[f.unit] {
+                completedPacks += unpacks.add(.init(unit: f.unit, resultPath: f.resultPath, location: location))
+            } else {
+                completedPacks += unpacks.supersede(f.unit)
+            }
+        }
+        finish(completedPacks)
+        packedInLastBatch = packed.count
+        return .success(failures)
     }
 
-    private func loop() {
-        while true {
-            condition.lock()
-            while pending == nil, !closed { condition.wait() }
-            guard let batch = pending else {
-                condition.unlock()
-                return
+    /// Writes up to ``unpackStep`` packed results to their files, stopping early when a batch
+    /// arrives.
+    private func unpackStep() {
+        let fsyncEach = durability == .fsyncEachFile
+        var taken = unpacks.next(limit: Self.unpackStep)[...]
+        var completedPacks: [UnpackQueue.CompletedPack] = []
+        while let entry = taken.first {
+            if hasPendingBatch { break }
+            taken = taken.dropFirst()
+            let bytes: [UInt8]
+            do {
+                bytes = try store.read(entry.location)
+            } catch {
+                // The journal says done with these bytes; a restart re-verifies and re-queues the unit.
+                logger.error("a packed result cannot be read; restart the coordinator to re-verify and recompute it", metadata: [
+                    "unit.id": "\(entry.unit)", "pack": "\(entry.location.pack)", "error": "\(error)",
+                ])
+                continue
             }
-            pending = nil
-            condition.unlock()
-            let outcome = commit(batch)
-            condition.lock()
-            completed = outcome
-            condition.broadcast()
-            condition.unlock()
-            wakeup?.wake()
+            do {
+                try store.commit(bytes, to: entry.resultPath, fsync: fsyncEach, token: "unpack")
+                completedPacks += unpacks.markWritten(entry)
+            } catch {
+                logger.warning("writing a packed result to its file failed; retrying in 1 s", metadata: [
+                    "unit.id": "\(entry.unit)", "error": "\(error)",
+                ])
+                unpacks.requeue(entry)
+                unpackPausedUntil = .now + .seconds(1)
+                break
+            }
         }
+        for entry in taken { unpacks.requeue(entry) }
+        finish(completedPacks)
+    }
+
+    private var hasPendingBatch: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return pending != nil
+    }
+
+    /// Packs that hold nothing needed any more: their written files made durable, then the
+    /// journal told, then the packs deleted.
+    private func finish(_ completedPacks: [UnpackQueue.CompletedPack]) {
+        guard !completedPacks.isEmpty else { return }
+        if durability == .syncPerTick, completedPacks.contains(where: { !$0.units.isEmpty }) { store.syncAll() }
+        do {
+            try journal.apply(completedPacks.flatMap { c in c.units.map { JournalChange.resultUnpacked(unit: $0, pack: c.pack) } })
+        } catch {
+            logger.warning("journaling unpacked results failed; their packs stay until the next start",
+                           metadata: ["error": "\(error)"])
+            return
+        }
+        for c in completedPacks { store.removePack(c.pack) }
+    }
+
+    /// At close: files already written from packs that still hold waiting results are journaled
+    /// (their packs stay for the rest).
+    private func finishWrittenEntries() {
+        let written = unpacks.takeWrittenOfLivePacks().filter { !$0.units.isEmpty }
+        guard !written.isEmpty else { return }
+        if durability == .syncPerTick { store.syncAll() }
+        try? journal.apply(written.flatMap { c in c.units.map { JournalChange.resultUnpacked(unit: $0, pack: c.pack) } })
     }
 }

@@ -57,18 +57,7 @@ public struct ResultStore: Sendable {
         defer {
             if !ok { unlink(temp) }
         }
-        var written = 0
-        let writeError: Int32? = bytes.withUnsafeBytes { buffer -> Int32? in
-            while written < buffer.count {
-                let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                written += n
-            }
-            return nil
-        }
+        let writeError = writeAll(fd, bytes)
         if let writeError {
             close(fd)
             throw ResultStoreError(path: temp, detail: "write failed: \(String(cString: strerror(writeError)))")
@@ -132,7 +121,23 @@ public struct ResultStore: Sendable {
         }
     }
 
-    private func syncFolder(_ folder: URL) {
+    /// Writes all of `bytes` to `fd`; the errno of a failed write, else `nil`.
+    func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+        var written = 0
+        return bytes.withUnsafeBytes { buffer -> Int32? in
+            while written < buffer.count {
+                let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                written += n
+            }
+            return nil
+        }
+    }
+
+    func syncFolder(_ folder: URL) {
         let fd = open(folder.path, O_RDONLY)
         if fd >= 0 {
             fsync(fd)

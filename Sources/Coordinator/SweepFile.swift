@@ -35,6 +35,6 @@ public enum SweepFile {
         let rows = FileManager.default.fileExists(atPath: journalPath) ? try Journal(readOnlyPath: journalPath).units() : []
         let store = ResultStore(root: results)
         return Planner.plan(spec, datasetHash: { hashes[$0.name] ?? $0.specHash }, resultSchemaVersion: resultSchemaVersion,
-                            journal: rows) { store.verify($0, sha256: $1) }
+                            journal: rows) { store.verify($0, sha256: $1, packed: $2) }
     }
 }

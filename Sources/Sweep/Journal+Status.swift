@@ -41,6 +41,8 @@ public struct JournalStatus: Sendable {
     public var counters: [String: Int]
     /// Units done per model and task.
     public var donePerModelTask: [(model: String, task: String, done: Int, total: Int)]
+    /// Done units whose result still waits in a pack for its own file.
+    public var resultsInPacks: Int = 0
 }
 
 extension Journal {
@@ -76,8 +78,10 @@ extension Journal {
                 let perModel = try Row.fetchAll(db, sql: """
                     SELECT model, task, SUM(state = 'done'), COUNT(*) FROM units GROUP BY model, task ORDER BY model, task
                     """).map { (model: $0[0] as String, task: $0[1] as String, done: $0[2] as Int, total: $0[3] as Int) }
+                let inPacks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM units WHERE pack IS NOT NULL") ?? 0
                 return JournalStatus(counts: counts, liveLeases: leases, workers: workers, recentErrors: errors,
-                                     quarantined: quarantined, counters: counters, donePerModelTask: perModel)
+                                     quarantined: quarantined, counters: counters, donePerModelTask: perModel,
+                                     resultsInPacks: inPacks)
             }
         } catch {
             throw JournalError(path: path, operation: "read status", underlying: "\(error)")

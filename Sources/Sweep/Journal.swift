@@ -21,6 +21,8 @@ public struct UnitRecord: Sendable, Equatable {
     public var lastError: String?
     public var resultPath: String?
     public var sha256: String?
+    /// Set while a done unit's result waits in a pack for its own file.
+    public var packed: PackedResult? = nil
     public var updatedAt: Double
 
     public var checkpoint: CheckpointKey { CheckpointKey(model: model, revision: Revision(revision)) }
@@ -37,7 +39,12 @@ public enum JournalChange: Sendable, Equatable {
     case leaseIssued(unit: UnitID, lease: UInt64, worker: String, at: Double)
     case leaseEnded(unit: UnitID, lease: UInt64, outcome: LeaseOutcome, error: String?, at: Double)
     case unitState(unit: UnitID, state: UnitState, attempts: Int, lastError: String?, at: Double)
-    case unitDone(unit: UnitID, path: String, sha256: String, at: Double)
+    /// The unit's result is durable: in its file at `path`, or (with `packed`) in a pack
+    /// segment until ``resultUnpacked(unit:pack:)``.
+    case unitDone(unit: UnitID, path: String, sha256: String, packed: PackedResult? = nil, at: Double)
+    /// The unit's own file now holds its packed result (written and synced); the pack
+    /// segment is no longer needed. Ignored unless the unit still points at `pack`.
+    case resultUnpacked(unit: UnitID, pack: String)
     case workerSeen(id: String, host: String, pid: Int, capacity: Int, at: Double)
     case workerGone(id: String, reason: String, at: Double)
     case counter(name: String, delta: Int)
@@ -59,8 +66,8 @@ public struct JournalError: Error, CustomStringConvertible {
 
 /// The coordinator's durable state: SQLite through GRDB, WAL mode.
 ///
-/// A result counts as done only once ``JournalChange/unitDone(unit:path:sha256:at:)`` is
-/// committed here, after the file's atomic rename. Every method is blocking
+/// A result counts as done only once ``JournalChange/unitDone(unit:path:sha256:packed:at:)``
+/// is committed here, after the file's atomic rename (or the pack's write). Every method is blocking
 /// (`@available(*, noasync)`): call it from the coordinator's own thread.
 public final class Journal: Sendable {
     public let path: String
@@ -142,6 +149,15 @@ public final class Journal: Sendable {
                   worker_id TEXT PRIMARY KEY NOT NULL, curve_key TEXT NOT NULL, bound_at REAL NOT NULL);
                 """)
         }
+        m.registerMigration("v4-result-packs") { db in
+            // Done units whose result waits in a pack segment for its own file (PackedResult).
+            try db.execute(sql: """
+                ALTER TABLE units ADD COLUMN pack TEXT;
+                ALTER TABLE units ADD COLUMN pack_offset INTEGER;
+                ALTER TABLE units ADD COLUMN pack_length INTEGER;
+                CREATE INDEX units_pack ON units(pack) WHERE pack IS NOT NULL;
+                """)
+        }
         return m
     }
 
@@ -175,7 +191,8 @@ public final class Journal: Sendable {
                 ON CONFLICT(id) DO UPDATE SET priority = excluded.priority
                 """)
             let requeue = try db.cachedStatement(sql: """
-                UPDATE units SET state = 'pending', sha256 = NULL, last_error = ?, updated_at = ? WHERE id = ?
+                UPDATE units SET state = 'pending', sha256 = NULL, pack = NULL, pack_offset = NULL, pack_length = NULL,
+                  last_error = ?, updated_at = ? WHERE id = ?
                 """)
             var parameters: [AnalysisSpec: String] = [:]
             for unit in plan {
@@ -233,7 +250,7 @@ public final class Journal: Sendable {
             }
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT id, model, revision, task, analysis, params, dataset_hash, priority, state, attempts,
-                       last_error, result_path, sha256, updated_at FROM units
+                       last_error, result_path, sha256, updated_at, pack, pack_offset, pack_length FROM units
                 """)
             while let row = try rows.next() {
                 let idText: String = row[0]
@@ -241,10 +258,19 @@ public final class Journal: Sendable {
                 guard let id = UnitID(hex: idText), let state = UnitState(rawValue: stateText) else {
                     throw JournalError(path: path, operation: "read units", underlying: "bad row id=\(idText) state=\(stateText)")
                 }
+                var packed: PackedResult?
+                if let pack: String = row[14] {
+                    guard PackedResult.isValidName(pack), let offset: Int = row[15], let length: Int = row[16],
+                          offset >= 0, length >= 0 else {
+                        throw JournalError(path: path, operation: "read units", underlying: "bad pack location of unit \(idText)")
+                    }
+                    packed = PackedResult(pack: pack, offset: offset, length: length)
+                }
                 out.append(UnitRecord(
                     id: id, model: shared(row[1]), revision: row[2], task: shared(row[3]), analysis: shared(row[4]),
                     paramsJSON: shared(row[5]), datasetHash: shared(row[6]), priority: row[7], state: state,
-                    attempts: row[9], lastError: row[10], resultPath: row[11], sha256: row[12], updatedAt: row[13]))
+                    attempts: row[9], lastError: row[10], resultPath: row[11], sha256: row[12], packed: packed,
+                    updatedAt: row[13]))
             }
             return out
         }
@@ -291,10 +317,15 @@ public final class Journal: Sendable {
                 UPDATE units SET state = ?, attempts = ?, last_error = COALESCE(?, last_error), updated_at = ?
                 WHERE id = ? AND state != 'done'
                 """).execute(arguments: [state.rawValue, attempts, lastError, at, unit.hex])
-        case let .unitDone(unit, path, sha, at):
+        case let .unitDone(unit, path, sha, packed, at):
             try db.cachedStatement(sql: """
-                UPDATE units SET state = 'done', result_path = ?, sha256 = ?, updated_at = ?, done_at = ? WHERE id = ?
-                """).execute(arguments: [path, sha, at, at, unit.hex])
+                UPDATE units SET state = 'done', result_path = ?, sha256 = ?, pack = ?, pack_offset = ?, pack_length = ?,
+                  updated_at = ?, done_at = ? WHERE id = ?
+                """).execute(arguments: [path, sha, packed?.pack, packed?.offset, packed?.length, at, at, unit.hex])
+        case let .resultUnpacked(unit, pack):
+            try db.cachedStatement(sql: """
+                UPDATE units SET pack = NULL, pack_offset = NULL, pack_length = NULL WHERE id = ? AND pack = ?
+                """).execute(arguments: [unit.hex, pack])
         case let .workerSeen(id, host, pid, capacity, at):
             try db.cachedStatement(sql: """
                 INSERT INTO workers (id, host, pid, capacity, joined_at, last_seen, state) VALUES (?, ?, ?, ?, ?, ?, 'active')

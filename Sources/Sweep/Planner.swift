@@ -69,13 +69,14 @@ public enum Planner {
     ///   - datasetHash: the dataset hash of a task (the generated dataset's SHA-256 when known).
     ///   - resultSchemaVersion: the `Results` schema version results are written with.
     ///   - journal: the journal's unit rows (empty for a fresh sweep).
-    ///   - checkFile: verifies a done unit's file (relative path, expected SHA-256).
+    ///   - checkFile: verifies a done unit's result (relative path, expected SHA-256, and the
+    ///     pack segment that holds it while its file is not written yet).
     public static func plan(
         _ spec: SweepSpec,
         datasetHash: (TaskSpec) -> String = { $0.specHash },
         resultSchemaVersion: Int,
         journal: [UnitRecord],
-        checkFile: (String, String) -> ResultFileStatus
+        checkFile: (String, String, PackedResult?) -> ResultFileStatus
     ) -> [PlannedUnit] {
         var units = enumerate(spec, datasetHash: datasetHash, resultSchemaVersion: resultSchemaVersion)
         // Row positions by id; the (model, revision, task, analysis) slot index is only built
@@ -143,12 +144,13 @@ public enum Planner {
         "\(model)\u{0}\(revision)\u{0}\(task)\u{0}\(analysis)"
     }
 
-    static func reason(for unit: PlannedUnit, row: UnitRecord, checkFile: (String, String) -> ResultFileStatus) -> PlanReason {
+    static func reason(for unit: PlannedUnit, row: UnitRecord,
+                       checkFile: (String, String, PackedResult?) -> ResultFileStatus) -> PlanReason {
         switch row.state {
         case .done:
             let path = row.resultPath ?? unit.resultPath
             guard let sha = row.sha256 else { return .resultCorrupt(path: path, detail: "no SHA-256 in the journal") }
-            switch checkFile(path, sha) {
+            switch checkFile(path, sha, row.packed) {
             case .matches: return .done(path: path)
             case .missing: return .resultMissing(path: path)
             case .corrupt(let detail): return .resultCorrupt(path: path, detail: detail)

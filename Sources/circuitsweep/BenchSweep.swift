@@ -133,6 +133,10 @@ struct BenchSweep: ParsableCommand {
                      transactions / seconds, summary.journalTransactions, Double(summary.stats.committed) / max(1, transactions)))
         print(String(format: "  %.2f× the goal of 5,000 units/s; %.2f× Dask distributed (1,157 tasks/s with 8 local workers, no durable state)",
                      rate / 5000, rate / 1157))
+        let total = summary.totalSeconds ?? seconds
+        print(String(format: "  results: %d through packs (one file per group commit), then in their own files %.2f s after the last unit was done (%.0f units/s end to end)%@",
+                     summary.packedResults, total - seconds, Double(summary.stats.committed) / total,
+                     summary.resultsLeftInPacks > 0 ? ", \(summary.resultsLeftInPacks) still in packs" : ""))
 
         // 2. Restart of a large journal to first assignment, and RSS.
         guard restartUnits > 0 else { return }

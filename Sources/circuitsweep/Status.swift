@@ -22,6 +22,10 @@ struct Status: ParsableCommand {
         let s = try journal.status(errorLimit: errors)
         let c = s.counts
         print("units: \(s.total)  done: \(c[.done] ?? 0)  pending: \(c[.pending] ?? 0)  running: \(c[.leased] ?? 0)  quarantined: \(c[.quarantined] ?? 0)  live leases: \(s.liveLeases)")
+        if s.resultsInPacks > 0 {
+            print("results waiting in packs for their own files: \(s.resultsInPacks) (the coordinator writes them when idle, "
+                  + "before it exits, or at its next start)")
+        }
         if !s.donePerModelTask.isEmpty {
             print("\nmodel  task  done/total")
             for row in s.donePerModelTask { print("\(row.model)  \(row.task)  \(row.done)/\(row.total)") }

@@ -168,6 +168,7 @@ final class Cluster {
         for u in try j.units() {
             let path = results.appendingPathComponent(u.resultPath ?? "?").path
             #expect(FileManager.default.fileExists(atPath: path), "missing \(path)", sourceLocation: sourceLocation)
+            #expect(u.packed == nil, "\(path) still waits in pack \(u.packed?.pack ?? "")", sourceLocation: sourceLocation)
         }
     }
 }

@@ -75,7 +75,7 @@ import Testing
             record(units[4], .quarantined, attempts: 3),
             record(units[5], .done, sha: good, id: UnitID(hex: String(repeating: "f", count: 32))),
         ]
-        let plan = Planner.plan(spec, resultSchemaVersion: 1, journal: journal) { path, sha in
+        let plan = Planner.plan(spec, resultSchemaVersion: 1, journal: journal) { path, sha, _ in
             if path == units[1].resultPath { return .missing }
             if path == units[2].resultPath { return .corrupt("SHA-256 differs") }
             return sha == good ? .matches : .corrupt("?")
