@@ -47,7 +47,7 @@ final class GroupCommitter: @unchecked Sendable {
     /// instead of that many result files (below, the files are written directly).
     static let minimumPackEntries = 8
     /// Packed results written to their files per step between two checks for a new batch.
-    static let unpackStep = 32
+    static let unpackStep = 256
     /// Unpacking waits until no batch came for this long (file creation competes with commits)…
     static let unpackIdleDelay = Duration.milliseconds(20)
     /// …unless this many results wait: then one step follows every batch.
@@ -65,6 +65,9 @@ final class GroupCommitter: @unchecked Sendable {
     private var unpackPausedUntil: ContinuousClock.Instant?
     private var lastBatchAt = ContinuousClock.now - .seconds(1)
     private var packedInLastBatch = 0
+    private let packWriter: ResultPackWriter
+    /// The pack ``packWriter`` appends to, as ``unpacks`` knows it.
+    private var openPack: String?
     private var durability: ResultDurability
     private let journal: Journal
     private let store: ResultStore
@@ -78,6 +81,7 @@ final class GroupCommitter: @unchecked Sendable {
         self.store = store
         self.durability = durability
         self.logger = logger
+        packWriter = ResultPackWriter(store: store)
         for entry in waitingResults { _ = unpacks.add(entry) }
         waiting = unpacks.count
         let thread = Thread { [self] in self.loop() }
@@ -188,7 +192,8 @@ final class GroupCommitter: @unchecked Sendable {
             }
             if closed {
                 condition.unlock()
-                finishWrittenEntries()
+                packWriter.close()
+                removePacks(noteOpenPack())
                 return
             }
             condition.unlock()
@@ -234,15 +239,17 @@ final class GroupCommitter: @unchecked Sendable {
         // A batch whose only files are one pack flushes just that pack (and its folder) instead
         // of the whole file system.
         let packOnly = packing && direct.isEmpty
+        var completedPacks: [String] = []
         if packing {
             do {
-                let locations = try store.writePack(
+                let appended = try packWriter.append(
                     packable.map { .init(resultPath: $0.0.resultPath, sha256: $0.0.sha256, bytes: $0.1) },
                     fsync: fsyncEach || (packOnly && batch.durability == .syncPerTick))
-                for (entry, location) in zip(packable, locations) { packed[entry.0.unit] = location }
+                for (entry, location) in zip(packable, appended.locations) { packed[entry.0.unit] = location }
             } catch {
                 failures += packable.map { FileFailure(unit: $0.0.unit, lease: $0.0.lease, error: error.description) }
             }
+            completedPacks += noteOpenPack()
         } else {
             direct += packable.map(\.0)
         }
@@ -276,7 +283,6 @@ final class GroupCommitter: @unchecked Sendable {
             // The pack (if any) is referenced by nothing; the next start deletes it.
             return .failure(error)
         }
-        var completedPacks: [UnpackQueue.CompletedPack] = []
         for f in batch.files where !failed.contains(f.unit) {
             if let location = packed[f.unit] {
                 completedPacks += unpacks.add(.init(unit: f.unit, resultPath: f.resultPath, location: location))
@@ -284,17 +290,18 @@ final class GroupCommitter: @unchecked Sendable {
                 completedPacks += unpacks.supersede(f.unit)
             }
         }
-        finish(completedPacks)
+        removePacks(completedPacks)
         packedInLastBatch = packed.count
         return .success(failures)
     }
 
     /// Writes up to ``unpackStep`` packed results to their files, stopping early when a batch
-    /// arrives.
+    /// arrives; then makes them durable, journals them unpacked and deletes the packs that hold
+    /// nothing needed any more.
     private func unpackStep() {
         let fsyncEach = durability == .fsyncEachFile
         var taken = unpacks.next(limit: Self.unpackStep)[...]
-        var completedPacks: [UnpackQueue.CompletedPack] = []
+        var written: [UnpackQueue.Entry] = []
         while let entry = taken.first {
             if hasPendingBatch { break }
             taken = taken.dropFirst()
@@ -310,7 +317,7 @@ final class GroupCommitter: @unchecked Sendable {
             }
             do {
                 try store.commit(bytes, to: entry.resultPath, fsync: fsyncEach, token: "unpack")
-                completedPacks += unpacks.markWritten(entry)
+                written.append(entry)
             } catch {
                 logger.warning("writing a packed result to its file failed; retrying in 1 s", metadata: [
                     "unit.id": "\(entry.unit)", "error": "\(error)",
@@ -321,7 +328,17 @@ final class GroupCommitter: @unchecked Sendable {
             }
         }
         for entry in taken { unpacks.requeue(entry) }
-        finish(completedPacks)
+        guard !written.isEmpty else { return }
+        if durability == .syncPerTick { store.syncAll() }
+        do {
+            try journal.apply(written.map { .resultUnpacked(unit: $0.unit, pack: $0.location.pack) })
+        } catch {
+            // The files are written; the journal still points at the packs, which stay.
+            logger.warning("journaling unpacked results failed; their packs stay until the next start",
+                           metadata: ["error": "\(error)"])
+            return
+        }
+        removePacks(written.flatMap { unpacks.markWritten($0) })
     }
 
     private var hasPendingBatch: Bool {
@@ -330,27 +347,21 @@ final class GroupCommitter: @unchecked Sendable {
         return pending != nil
     }
 
-    /// Packs that hold nothing needed any more: their written files made durable, then the
-    /// journal told, then the packs deleted.
-    private func finish(_ completedPacks: [UnpackQueue.CompletedPack]) {
-        guard !completedPacks.isEmpty else { return }
-        if durability == .syncPerTick, completedPacks.contains(where: { !$0.units.isEmpty }) { store.syncAll() }
-        do {
-            try journal.apply(completedPacks.flatMap { c in c.units.map { JournalChange.resultUnpacked(unit: $0, pack: c.pack) } })
-        } catch {
-            logger.warning("journaling unpacked results failed; their packs stay until the next start",
-                           metadata: ["error": "\(error)"])
-            return
-        }
-        for c in completedPacks { store.removePack(c.pack) }
+    /// Tells ``unpacks`` when the writer closed a pack or started one; returns packs that
+    /// hold nothing needed any more. (A pack started and closed within one failed append is
+    /// referenced by nothing; the next start deletes it.)
+    private func noteOpenPack() -> [String] {
+        let now = packWriter.currentPack
+        guard now != openPack else { return [] }
+        var completed: [String] = []
+        if let old = openPack { completed = unpacks.close(old) }
+        if let now { unpacks.open(now) }
+        openPack = now
+        return completed
     }
 
-    /// At close: files already written from packs that still hold waiting results are journaled
-    /// (their packs stay for the rest).
-    private func finishWrittenEntries() {
-        let written = unpacks.takeWrittenOfLivePacks().filter { !$0.units.isEmpty }
-        guard !written.isEmpty else { return }
-        if durability == .syncPerTick { store.syncAll() }
-        try? journal.apply(written.flatMap { c in c.units.map { JournalChange.resultUnpacked(unit: $0, pack: c.pack) } })
+    /// Deletes packs nothing refers to any more (the journal already says so).
+    private func removePacks(_ packs: [String]) {
+        for pack in packs { store.removePack(pack) }
     }
 }

@@ -17,50 +17,33 @@ extension ResultStore {
 
     var packFolder: String { root.path + "/" + PackedResult.folder }
 
-    /// Writes `entries` into a new pack and returns each one's location (same order). With
-    /// `fsync` the pack and its folder are flushed; otherwise the caller syncs before journaling.
-    @available(*, noasync)
-    func writePack(_ entries: [PackEntry], fsync flush: Bool) throws(ResultStoreError) -> [PackedResult] {
-        let name = "\(Int64(Date().timeIntervalSince1970 * 1000))-\(UInt32.random(in: .min ... .max)).pack"
-        let path = packFolder + "/" + name
-        var buffer = Self.packMagic
-        buffer.reserveCapacity(entries.reduce(8) { $0 + 48 + $1.resultPath.utf8.count + $1.bytes.count })
+    /// The bytes of one or more entries as they are appended to a pack whose end is at
+    /// `offset`, and each entry's location.
+    static func encodeEntries(_ entries: [PackEntry], pack: String, at offset: Int) -> ([UInt8], [PackedResult]) {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(entries.reduce(0) { $0 + 48 + $1.resultPath.utf8.count + $1.bytes.count })
         var locations: [PackedResult] = []
         locations.reserveCapacity(entries.count)
         for entry in entries {
             let pathBytes = Array(entry.resultPath.utf8)
-            buffer += Self.entryMagic
+            buffer += entryMagic
             buffer += littleEndianBytes(UInt32(pathBytes.count))
             buffer += littleEndianBytes(UInt64(entry.bytes.count))
             buffer += SHA256Hex.rawBytes(entry.sha256) ?? [UInt8](repeating: 0, count: 32)
             buffer += pathBytes
-            locations.append(PackedResult(pack: name, offset: buffer.count, length: entry.bytes.count))
+            locations.append(PackedResult(pack: pack, offset: offset + buffer.count, length: entry.bytes.count))
             buffer += entry.bytes
         }
-        var fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        if fd < 0, errno == ENOENT {
-            do {
-                try FileManager.default.createDirectory(atPath: packFolder, withIntermediateDirectories: true)
-            } catch {
-                throw ResultStoreError(path: packFolder, detail: "cannot create the pack folder: \(error)")
-            }
-            fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        }
-        guard fd >= 0 else { throw ResultStoreError(path: path, detail: "open failed: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        if let error = writeAll(fd, buffer) {
-            unlink(path)
-            throw ResultStoreError(path: path, detail: "write failed: \(String(cString: strerror(error)))")
-        }
-        if flush {
-            guard fsync(fd) == 0 else {
-                let e = errno
-                unlink(path)
-                throw ResultStoreError(path: path, detail: "fsync failed: \(String(cString: strerror(e)))")
-            }
-            syncFolder(URL(fileURLWithPath: packFolder, isDirectory: true))
-        }
-        return locations
+        return (buffer, locations)
+    }
+
+    /// Writes `entries` into a new pack of their own (closed at once) and returns each one's
+    /// location (same order), the pack and its folder flushed.
+    @available(*, noasync)
+    func writePack(_ entries: [PackEntry]) throws(ResultStoreError) -> [PackedResult] {
+        let writer = ResultPackWriter(store: self)
+        defer { _ = writer.close() }
+        return try writer.append(entries, fsync: true).locations
     }
 
     /// The bytes of a packed result.
@@ -125,7 +108,7 @@ extension ResultStore {
 
     func packPath(_ name: String) -> String { packFolder + "/" + name }
 
-    private func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    private static func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         withUnsafeBytes(of: value.littleEndian) { Array($0) }
     }
 }

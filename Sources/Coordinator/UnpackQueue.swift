@@ -3,8 +3,8 @@ import Sweep
 /// The packed results still waiting for their own files, and which packs they keep alive.
 /// Pure bookkeeping for ``GroupCommitter``: no I/O.
 ///
-/// A pack may be deleted once every result it holds was either written to its file (and the
-/// journal says so) or superseded by a later commit of the same unit.
+/// A pack may be deleted once it is closed for appending and every result it holds was
+/// either written to its file or superseded by a later commit of the same unit.
 struct UnpackQueue {
     struct Entry: Equatable {
         var unit: UnitID
@@ -16,24 +16,29 @@ struct UnpackQueue {
     private var entries: [Entry?] = []
     private var head = 0
     private var position: [UnitID: Int] = [:]
-    /// Results per pack not yet unpacked (and not superseded).
+    /// Per pack: results not yet written (and not superseded), plus one while it is open.
     private var references: [String: Int] = [:]
-    /// Entries written to their files, per pack, whose journal update is still to come.
-    private var written: [String: [UnitID]] = [:]
 
     /// Results waiting for their files.
     var count: Int { position.count }
     var isEmpty: Bool { position.isEmpty }
 
-    /// Packs some waiting result still lives in.
+    /// Packs that are open or hold a waiting result.
     var livePacks: Set<String> { Set(references.keys) }
 
-    /// A pack that holds nothing needed any more: journal `units` as unpacked, then delete it.
-    typealias CompletedPack = (pack: String, units: [UnitID])
+    /// A pack is open for appending: it stays until ``close(_:)``.
+    mutating func open(_ pack: String) {
+        references[pack, default: 0] += 1
+    }
+
+    /// The pack takes no more results. Returns it if nothing in it is needed any more.
+    mutating func close(_ pack: String) -> [String] {
+        release(pack)
+    }
 
     /// A unit's result now waits in `entry.location`; an older entry of the same unit is
-    /// superseded.
-    mutating func add(_ entry: Entry) -> [CompletedPack] {
+    /// superseded. Returns packs that hold nothing needed any more.
+    mutating func add(_ entry: Entry) -> [String] {
         let completed = supersede(entry.unit)
         position[entry.unit] = entries.count
         entries.append(entry)
@@ -42,15 +47,15 @@ struct UnpackQueue {
     }
 
     /// The unit was committed again (straight to its file, or into a newer pack): its waiting
-    /// entry, if any, must not overwrite that.
-    mutating func supersede(_ unit: UnitID) -> [CompletedPack] {
+    /// entry, if any, must not overwrite that. Returns packs that hold nothing needed any more.
+    mutating func supersede(_ unit: UnitID) -> [String] {
         guard let index = position.removeValue(forKey: unit), let old = entries[index] else { return [] }
         entries[index] = nil
         return release(old.location.pack)
     }
 
-    /// Up to `limit` entries to write next, in commit order. They stay referenced until
-    /// ``markWritten(_:)``; an entry that failed goes back with ``requeue(_:)``.
+    /// Up to `limit` entries to write next, in commit order. They keep their pack alive until
+    /// ``markWritten(_:)``; an entry that was not written goes back with ``requeue(_:)``.
     mutating func next(limit: Int) -> [Entry] {
         var out: [Entry] = []
         while out.count < limit, head < entries.count {
@@ -65,33 +70,25 @@ struct UnpackQueue {
         return out
     }
 
-    /// A taken entry whose file could not be written: back at the end of the queue.
+    /// A taken entry that was not written: back at the end of the queue.
     mutating func requeue(_ entry: Entry) {
         position[entry.unit] = entries.count
         entries.append(entry)
     }
 
-    /// A taken entry's file was written (not yet synced).
-    mutating func markWritten(_ entry: Entry) -> [CompletedPack] {
-        written[entry.location.pack, default: []].append(entry.unit)
-        return release(entry.location.pack)
+    /// A taken entry's file was written. Returns packs that hold nothing needed any more.
+    mutating func markWritten(_ entry: Entry) -> [String] {
+        release(entry.location.pack)
     }
 
-    /// Written entries of packs that still hold waiting results (for a last journal update
-    /// when the coordinator stops early; their packs stay).
-    mutating func takeWrittenOfLivePacks() -> [CompletedPack] {
-        defer { written.removeAll() }
-        return written.map { ($0.key, $0.value) }
-    }
-
-    private mutating func release(_ pack: String) -> [CompletedPack] {
+    private mutating func release(_ pack: String) -> [String] {
         let left = (references[pack] ?? 0) - 1
         if left > 0 {
             references[pack] = left
             return []
         }
         references.removeValue(forKey: pack)
-        return [(pack, written.removeValue(forKey: pack) ?? [])]
+        return [pack]
     }
 
     private mutating func compactIfDrained() {

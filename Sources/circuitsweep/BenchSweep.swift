@@ -134,7 +134,7 @@ struct BenchSweep: ParsableCommand {
         print(String(format: "  %.2f× the goal of 5,000 units/s; %.2f× Dask distributed (1,157 tasks/s with 8 local workers, no durable state)",
                      rate / 5000, rate / 1157))
         let total = summary.totalSeconds ?? seconds
-        print(String(format: "  results: %d through packs (one file per group commit), then in their own files %.2f s after the last unit was done (%.0f units/s end to end)%@",
+        print(String(format: "  results: %d appended to packs (a few files per sweep), then in their own files %.2f s after the last unit was done (%.0f units/s end to end)%@",
                      summary.packedResults, total - seconds, Double(summary.stats.committed) / total,
                      summary.resultsLeftInPacks > 0 ? ", \(summary.resultsLeftInPacks) still in packs" : ""))
 

@@ -52,7 +52,7 @@ extension ClusterProcessTests {
                     ResultStore.PackEntry(resultPath: u.resultPath!, sha256: u.sha256!,
                                           bytes: [UInt8](try Data(contentsOf: store.url(for: u.resultPath!))))
                 }
-                let locations = try store.writePack(entries, fsync: true)
+                let locations = try store.writePack(entries)
                 for (u, location) in zip(group, locations) {
                     changes.append(.unitDone(unit: u.id, path: u.resultPath!, sha256: u.sha256!, packed: location, at: 1))
                     try FileManager.default.removeItem(at: store.url(for: u.resultPath!))

@@ -1,4 +1,6 @@
 @testable import Coordinator
+import Checksum
+import Foundation
 import Sweep
 import Testing
 
@@ -9,9 +11,12 @@ import Testing
         .init(unit: unit(n), resultPath: "m/t/step\(n).h5", location: PackedResult(pack: pack, offset: offset, length: 3))
     }
 
-    @Test func aPackGoesOnceEveryResultInItIsWrittenAndNamesThem() {
+    @Test func aPackGoesOnceClosedAndEveryResultInItIsWritten() {
         var q = UnpackQueue()
+        q.open("a.pack")
         for n in 0..<3 { #expect(q.add(Self.entry(n, pack: "a.pack")).isEmpty) }
+        #expect(q.close("a.pack").isEmpty)
+        q.open("b.pack")
         #expect(q.add(Self.entry(3, pack: "b.pack")).isEmpty)
         #expect(q.count == 4)
         #expect(q.livePacks == ["a.pack", "b.pack"])
@@ -20,12 +25,11 @@ import Testing
         for e in first { #expect(q.markWritten(e).isEmpty) }
         let rest = q.next(limit: 10)
         #expect(rest.map(\.unit) == [Self.unit(2), Self.unit(3)])
-        let completedA = q.markWritten(rest[0])
-        #expect(completedA.count == 1)
-        #expect(completedA.first?.pack == "a.pack")
-        #expect(Set(completedA.first?.units ?? []) == Set([0, 1, 2].map(Self.unit)))
-        #expect(q.markWritten(rest[1]).map(\.pack) == ["b.pack"])
+        #expect(q.markWritten(rest[0]) == ["a.pack"])
+        // b.pack is still open for appending: it stays although its only result is written.
+        #expect(q.markWritten(rest[1]).isEmpty)
         #expect(q.isEmpty)
+        #expect(q.close("b.pack") == ["b.pack"])
         #expect(q.livePacks.isEmpty)
     }
 
@@ -36,15 +40,12 @@ import Testing
         // Unit 0 committed again straight to its file: its packed bytes must never overwrite it.
         #expect(q.supersede(Self.unit(0)).isEmpty)
         // Unit 1 committed again into a newer pack: the old pack holds nothing needed any more.
-        let completed = q.add(Self.entry(1, pack: "b.pack"))
-        #expect(completed.map(\.pack) == ["a.pack"])
-        #expect(completed.first?.units == [])
-        let next = q.next(limit: 10)
-        #expect(next == [Self.entry(1, pack: "b.pack")])
+        #expect(q.add(Self.entry(1, pack: "b.pack")) == ["a.pack"])
+        #expect(q.next(limit: 10) == [Self.entry(1, pack: "b.pack")])
         #expect(q.supersede(Self.unit(7)).isEmpty)
     }
 
-    @Test func aFailedWriteComesBackLaterAndKeepsItsPackAlive() {
+    @Test func aResultNotWrittenComesBackLaterAndKeepsItsPackAlive() {
         var q = UnpackQueue()
         _ = q.add(Self.entry(0, pack: "a.pack"))
         _ = q.add(Self.entry(1, pack: "a.pack"))
@@ -54,16 +55,39 @@ import Testing
         #expect(q.next(limit: 10).map(\.unit) == [Self.unit(1), Self.unit(0)])
         #expect(q.livePacks == ["a.pack"])
     }
+}
 
-    @Test func writtenEntriesOfLivePacksAreHandedOverAtClose() {
-        var q = UnpackQueue()
-        _ = q.add(Self.entry(0, pack: "a.pack"))
-        _ = q.add(Self.entry(1, pack: "a.pack"))
-        let taken = q.next(limit: 1)
-        #expect(q.markWritten(taken[0]).isEmpty)
-        let written = q.takeWrittenOfLivePacks()
-        #expect(written.count == 1)
-        #expect(written.first?.units == [Self.unit(0)])
-        #expect(q.count == 1)
+/// Appending group commits to one pack, and starting the next when it is full.
+@Suite struct ResultPackWriterTests {
+    @Test func entriesAppendToOnePackUntilItIsFullAndReadBackExactly() throws {
+        let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cs-packs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = ResultStore(root: root)
+        let writer = ResultPackWriter(store: store, maxBytes: 1 << 20, maxEntries: 5)
+        func entries(_ range: Range<Int>) -> [ResultStore.PackEntry] {
+            range.map { n in
+                let bytes = (0..<(100 + n)).map { UInt8(truncatingIfNeeded: $0 * 7 + n) }
+                return .init(resultPath: "m/t/step\(n).h5", sha256: SHA256Hex.of(bytes), bytes: bytes)
+            }
+        }
+        let first = try writer.append(entries(0..<3), fsync: false)
+        #expect(first.opened != nil)
+        #expect(first.closed == nil)
+        let second = try writer.append(entries(3..<5), fsync: true)
+        #expect(second.opened == nil)
+        #expect(Set((first.locations + second.locations).map(\.pack)).count == 1)
+        let third = try writer.append(entries(5..<6), fsync: false)
+        #expect(third.closed == first.opened)
+        #expect(third.opened != nil && third.opened != first.opened)
+        #expect(writer.close() == third.opened)
+        #expect(Set(store.packNames()) == Set([first.opened!, third.opened!]))
+        for (n, location) in (first.locations + second.locations + third.locations).enumerated() {
+            let expected = entries(n..<(n + 1))[0]
+            #expect(try store.read(location) == expected.bytes)
+            #expect(store.verify(location, sha256: expected.sha256) == .matches)
+            #expect(store.verify(location, sha256: String(repeating: "0", count: 64)) != .matches)
+        }
+        let gone = PackedResult(pack: "0-0.pack", offset: 8, length: 4)
+        #expect(store.verify(gone, sha256: String(repeating: "0", count: 64)) == .missing)
     }
 }
