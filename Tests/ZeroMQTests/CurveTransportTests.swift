@@ -191,7 +191,7 @@ struct CurveTransportTests {
             handler.stop()
         }
         #expect(!handler.isRunning)
-        #expect(elapsed < .seconds(1))
+        #expect(elapsed < .seconds(10))  // stopping must not hang; generous for a loaded CI runner
         // The endpoint is free again: a new handler can take over.
         let replacement = try ZAPHandler(context: context, allowList: CurveAllowList([]), logger: logger)
         #expect(replacement.isRunning)

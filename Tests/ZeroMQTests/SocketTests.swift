@@ -95,10 +95,10 @@ struct SocketTests {
         #expect(try socket.receive(timeout: .milliseconds(150)) == nil)
         let waited = ContinuousClock.now - start
         #expect(waited >= .milliseconds(140))
-        #expect(waited < .seconds(1))
+        #expect(waited < .seconds(10))  // generous: a loaded CI runner can deschedule a thread for seconds
         let again = ContinuousClock.now
         #expect(try socket.receiveMessage(timeout: .zero) == nil)
-        #expect(ContinuousClock.now - again < .milliseconds(200))
+        #expect(ContinuousClock.now - again < .seconds(5))
     }
 
     @Test("send with timeout returns false when the high-water mark is reached")
@@ -119,7 +119,7 @@ struct SocketTests {
         }
         let waited = ContinuousClock.now - start
         #expect(accepted >= 1 && accepted < 10)
-        #expect(waited < .seconds(2))
+        #expect(waited < .seconds(10))  // 10 sends of ≤ 50 ms each, generous for a loaded CI runner
     }
 
     @Test("MAXMSGSIZE drops an oversized message and the server keeps serving others")

@@ -66,7 +66,7 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 }
 
 /// Polls `condition` every 10 ms until it holds or `timeout` passes.
-func waitUntil(timeout: Duration = .seconds(2), _ condition: () -> Bool) -> Bool {
+func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return true }
