@@ -1,0 +1,69 @@
+import Circuits
+import Foundation
+import NeoX
+import Results
+import Sweep
+import Tasks
+import Testing
+import Tokenizer
+@testable import Worker
+
+/// A worker unit with `head_scores: [s-inhibition]` on an IOI task: the result file carries the
+/// direct effect, the S-inhibition score and the `/s2i` flip checks, with the unit's own circuit
+/// as the candidate source.
+@Suite struct CircuitUnitS2ITests {
+    static let fixtures = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    @Test func ioiUnitWritesS2IChecksFromItsCircuit() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s2iunit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A small random model over the Pythia vocabulary, with the fixture tokenizer beside it.
+        let config = NeoXConfig(vocabSize: 50304, hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64,
+                                maxPositionEmbeddings: 128)
+        let checkpointFolder = directory.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: checkpointFolder, withIntermediateDirectories: true)
+        var writer = SafetensorsWriter()
+        for (name, tensor) in NeoXWeights.random(config: config, seed: 3, scale: 0.2).namedTensors() { try writer.add(name, tensor) }
+        try writer.write(to: checkpointFolder.appendingPathComponent("model.safetensors"))
+        try config.hfConfigJSON().write(to: checkpointFolder.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("tokenizer/tokenizer.json"),
+                                         to: checkpointFolder.appendingPathComponent("tokenizer.json"))
+        let tokenizer = try BPETokenizer(contentsOf: checkpointFolder.appendingPathComponent("tokenizer.json"))
+        let dataset = try TaskGenerator(tokenizer: tokenizer).generate(.ioi, size: 6, seed: 1)
+
+        let analysis = AnalysisSpec(method: .eap, circuit: CircuitSearch(threshold: 0.8, start: 5, end: 30, step: 5),
+                                    headScores: [.sInhibition])
+        let assignment = WireMessage.Assign(
+            lease: LeaseID(1), unit: try #require(UnitID(hex: String(repeating: "ab", count: 16))), attempt: 1, speculative: false,
+            model: ModelSpec(name: "random", location: .folder(path: directory.path)), revision: Revision("main"),
+            task: TaskSpec(name: "ioi", size: 6, seed: 1), datasetHash: try #require(dataset.datasetSHA256),
+            analysis: analysis, resultPath: "random/ioi/main.h5", resultSchemaVersion: 1)
+        let output = directory.appendingPathComponent("result.h5")
+        let work = UnitWork(assignment: assignment, dataset: Array(try dataset.canonicalJSON()), checkpointDirectory: checkpointFolder,
+                            output: output, threads: 1, software: "test", host: "localhost", cancellation: CancellationFlag())
+        try CircuitUnitAnalysis().run(work)
+
+        let result = try UnitResultFile.read(output)
+        #expect(result.headScores.keys.sorted() == ["direct_effect", "s_inhibition"])
+        let stored = try #require(result.s2iChecks)
+        #expect(stored.layers == 2 && stored.heads == 2 && stored.flips == IOIFlip.allCases.map(\.rawValue))
+        #expect(stored.candidateSource == "circuit")
+
+        // The same checks computed directly from the stored circuit.
+        let attribution = try #require(result.attribution)
+        let mask = try #require(result.minimalCircuit?.mask ?? result.circuits.last?.mask)
+        let edges = zip(attribution.edgeNames, mask).compactMap { $1 ? $0 : nil }
+        let model = try NeoXModel(checkpoint: try NeoXCheckpoint.load(from: checkpointFolder))
+        let report = try HeadScorer(model: model).report([.directEffect, .sInhibition], tokenizer: tokenizer,
+                                                         s2iCandidates: .circuit(edges: edges))
+        let expected = S2IChecks(try #require(report.s2iChecks))
+        #expect(stored.candidates == expected.candidates && stored.nameMovers == expected.nameMovers && stored.s2i == expected.s2i)
+        #expect(stored.baseline == expected.baseline)
+        for (ours, theirs) in [(stored.logitDiffChange, expected.logitDiffChange), (stored.s1AttentionChange, expected.s1AttentionChange)] {
+            #expect(ours.count == theirs.count && zip(ours, theirs).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        }
+        #expect(result.headScores["s_inhibition"]?.values == report.grids[.sInhibition]?.values.map(Float.init))
+    }
+}
