@@ -84,6 +84,11 @@ public struct HeadScorer: Sendable {
         public var grids: [HeadScoreKind: HeadScoreGrid]
         /// Present when `.sInhibition` was asked for with candidates other than `.none`.
         public var s2iChecks: S2IFlipChecks?
+
+        public init(grids: [HeadScoreKind: HeadScoreGrid], s2iChecks: S2IFlipChecks? = nil) {
+            self.grids = grids
+            self.s2iChecks = s2iChecks
+        }
     }
 
     /// Computes `kinds`. `tokenizer` is needed for every score but the repeated-token ones.

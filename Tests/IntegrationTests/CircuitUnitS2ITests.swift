@@ -66,4 +66,47 @@ import Tokenizer
         }
         #expect(result.headScores["s_inhibition"]?.values == report.grids[.sInhibition]?.values.map(Float.init))
     }
+
+    /// Measured flip checks (fixture model, IOI-shaped token prompts) survive `store`, the file
+    /// and the read: NaN exactly where a head was not measured.
+    @Test func measuredChecksRoundTripThroughTheResultFile() throws {
+        let checkpoint = try NeoXCheckpoint.load(from: Self.fixtures.appendingPathComponent("models/neox-tiny"), hashContent: false)
+        let model = try NeoXModel(checkpoint: checkpoint)
+        // "IO S f f S f END" and "S IO f f S f END", names 0..<8.
+        let examples = (0..<6).map { i in
+            let io = i % 8, s = (i + 3) % 8, f = 20 + i
+            let first = i % 2 == 0 ? [io, s] : [s, io]
+            return TaskExample(clean: first + [f, f + 1, s, f + 2, 40], corrupted: first + [f, f + 1, io, f + 2, 40],
+                               correct: [io], incorrect: [s])
+        }
+        let L = model.layerCount, H = model.heads
+        let flipped = try IOIFlip.allCases.map { ($0, try $0.flipped(examples, names: Array(0..<8), seed: 1)) }
+        let movers = [PathPatcher.HeadIndex(layer: L - 1, head: 0)]
+        let sInhibition = try IOIPathPatching.sInhibition(model: model, examples: examples, nameMovers: movers)
+        let checks = try IOIPathPatching.flipChecks(
+            model: model, examples: examples, flipped: flipped, nameMovers: movers,
+            candidates: [.init(layer: 0, head: 1), .init(layer: 0, head: 2)], sInhibition: sInhibition)
+        var result = UnitResult(identity: UnitIdentity(unitID: "u", model: "neox-tiny", revision: "main", task: "ioi"),
+                                provenance: Provenance(softwareVersion: "test", host: "localhost"))
+        result.store(HeadScorer.Report(grids: [.sInhibition: sInhibition], s2iChecks: checks))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s2istore-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("unit.h5")
+        try UnitResultFile.write(result, to: url)
+        let stored = try #require(try UnitResultFile.read(url).s2iChecks)
+        #expect(stored.candidateSource == "circuit" && stored.flips == IOIFlip.allCases.map(\.rawValue))
+        #expect(stored.candidates.indices.filter { stored.candidates[$0] } == [1, 2])
+        #expect(stored.nameMovers.indices.filter { stored.nameMovers[$0] } == [(L - 1) * H])
+        #expect(stored.s2i == checks.s2i)
+        let baseline = try #require(checks.baseline)
+        #expect(stored.baseline == S2IChecks.Baseline(logitDiff: baseline.logitDiff, ioAttention: baseline.ioAttention,
+                                                      s1Attention: baseline.s1Attention, s2Attention: baseline.s2Attention))
+        for (ours, theirs) in [(stored.logitDiffChange, checks.logitDiffChange), (stored.ioAttentionChange, checks.ioAttentionChange),
+                               (stored.s1AttentionChange, checks.s1AttentionChange), (stored.s2AttentionChange, checks.s2AttentionChange)] {
+            for (i, (a, b)) in zip(ours, theirs).enumerated() {
+                let measured = stored.candidates[i % (L * H)]
+                #expect(measured ? a == Float(b) && !a.isNaN : a.isNaN, "entry \(i)")
+            }
+        }
+    }
 }
