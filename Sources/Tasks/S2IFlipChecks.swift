@@ -38,7 +38,8 @@ public struct S2IFlipChecks: Sendable, Equatable {
     /// Flips in storage order (the first axis of the change arrays).
     public var flips: [IOIFlip]
     public var candidateSource: CandidateSource
-    /// [L·H]: heads that were measured (candidates, given that there are name movers).
+    /// [L·H]: heads that were measured (the circuit's candidates, or without a circuit every head
+    /// whose `s_inhibition` > 0.001), given that there are name movers.
     public var candidates: [Bool]
     /// [L·H]: the name movers whose queries are the receivers.
     public var nameMovers: [Bool]
@@ -91,7 +92,8 @@ extension IOIPathPatching {
     /// - Parameters:
     ///   - examples: the clean IOI examples (`correct[0]` = IO, `incorrect[0]` = S).
     ///   - flipped: every flip's dataset (`IOIFlip.flipped`), built from `examples`.
-    ///   - candidates: heads to measure; nil = every head (`CandidateSource.allHeads`).
+    ///   - candidates: heads to measure; nil = every head with `s_inhibition` >
+    ///     ``S2IFlipChecks/sInhibitionThreshold`` (`CandidateSource.allHeads`).
     ///   - sInhibition: `s_inhibition` = −e′ of every head.
     ///   - chunkSize: prompts per batch (memory only).
     /// - Throws: `HeadScoreError.badInput` for prompts that are not IOI prompts or flipped datasets
@@ -116,8 +118,12 @@ extension IOIPathPatching {
         if let outside = candidates?.first(where: { !(0..<L).contains($0.layer) || !(0..<H).contains($0.head) }) {
             throw HeadScoreError.badInput("S2I candidate \(outside.layer).\(outside.head) is not a head of this \(L)×\(H) model")
         }
+        // Without a circuit, only heads past the e′ threshold are measured: no other head can be
+        // S2I (the code's order too: e′ first, then `evaluate_s2i_candidates`), which keeps
+        // `heads` on a whole model affordable.
         let measured = nameMovers.isEmpty ? [] : (candidates.map { $0.sorted() }
-            ?? (0..<L).flatMap { l in (0..<H).map { PathPatcher.HeadIndex(layer: l, head: $0) } })
+            ?? (0..<L).flatMap { l in (0..<H).map { PathPatcher.HeadIndex(layer: l, head: $0) } }
+                .filter { sInhibition[$0.layer, $0.head] > S2IFlipChecks.sInhibitionThreshold })
         var checks = S2IFlipChecks(
             layers: L, heads: H, flips: flipped.map(\.flip), candidateSource: candidates == nil ? .allHeads : .circuit,
             candidates: [Bool](repeating: false, count: L * H), nameMovers: [Bool](repeating: false, count: L * H),

@@ -38,7 +38,8 @@ import Testing
         let flipped = try IOIFlip.allCases.map { ($0, try $0.flipped(examples, names: names, seed: 42)) }
         let L = model.layerCount
         let movers = [PathPatcher.HeadIndex(layer: L - 2, head: 0), PathPatcher.HeadIndex(layer: L - 2, head: 1)]
-        let grid = HeadScoreGrid(layers: L, heads: model.heads)
+        // Every head past the s_inhibition threshold, so that all heads below the movers are measured.
+        let grid = HeadScoreGrid(layers: L, heads: model.heads, values: [Double](repeating: 1, count: L * model.heads))
         var checks: S2IFlipChecks?
         let elapsed = ContinuousClock().measure {
             checks = try? IOIPathPatching.flipChecks(model: model, examples: examples, flipped: flipped, nameMovers: movers,

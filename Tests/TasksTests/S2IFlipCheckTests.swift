@@ -93,11 +93,18 @@ import Testing
         let mover = PathPatcher.HeadIndex(layer: 2, head: 0)
         let sInhibition = try IOIPathPatching.sInhibition(model: model, examples: examples, nameMovers: [mover], chunkSize: 3)
         #expect(sInhibition[1, 0] > 0.5, "the S-inhibition head carries the behaviour into the name mover's query")
+        let everyHead = Set((0..<model.layerCount).flatMap { l in (0..<model.heads).map { PathPatcher.HeadIndex(layer: l, head: $0) } })
         let checks = try IOIPathPatching.flipChecks(model: model, examples: examples, flipped: flipped, nameMovers: [mover],
-                                                    candidates: nil, sInhibition: sInhibition, chunkSize: 3)
+                                                    candidates: everyHead, sInhibition: sInhibition, chunkSize: 3)
         let baseline = try #require(checks.baseline)
         #expect(baseline.logitDiff > 1 && baseline.ioAttention > 0.8 && baseline.s1Attention < 0.1, "\(baseline)")
-        #expect(checks.candidateSource == .allHeads && checks.candidates.allSatisfy { $0 })
+        #expect(checks.candidates.allSatisfy { $0 })
+        // Without a circuit only heads past the e′ threshold are measured; the S2I heads are the same.
+        let unfiltered = try IOIPathPatching.flipChecks(model: model, examples: examples, flipped: flipped, nameMovers: [mover],
+                                                        candidates: nil, sInhibition: sInhibition, chunkSize: 3)
+        #expect(unfiltered.candidateSource == .allHeads)
+        #expect(unfiltered.candidates == sInhibition.values.map { $0 > S2IFlipChecks.sInhibitionThreshold })
+        #expect(unfiltered.s2i == checks.s2i)
         #expect(checks.nameMovers == [false, false, false, false, true, false])
         #expect(checks.s2iHeads == [PathPatcher.HeadIndex(layer: 1, head: 0)])
         func change(_ values: [Double], _ flip: IOIFlip, _ l: Int, _ h: Int) -> Double { values[checks.index(flip, l, h)!] }
@@ -181,6 +188,11 @@ import Testing
             let corrupted = set.map { naive.run($0.corrupted) }
             for l in 0..<L {
                 for h in 0..<H {
+                    guard checks.candidates[l * H + h] else {
+                        // Below the e′ threshold (odd heads here): not measured.
+                        #expect(checks.logitDiffChange[checks.index(flip, l, h)!].isNaN && sInhibition[l, h] <= 0.001)
+                        continue
+                    }
                     let patched = examples.indices.map { i -> NaiveForward.Run in
                         let end = examples[i].clean.count - 1
                         let step2 = naive.run(examples[i].clean, z: { layer, head, p in
