@@ -86,7 +86,7 @@ let package = Package(
             "Sweep", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Coordinator", "Worker", "Sweep", "Results", "Circuits", "NeoX", "ZeroMQ", "Aggregate", "Checksum",
+            "Coordinator", "Worker", "Sweep", "Results", "Circuits", "NeoX", "ZeroMQ", "Aggregate", "Checksum", "Tasks", "Tokenizer", "Tensor",
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -73,8 +73,37 @@ public final class PathPatcher: @unchecked Sendable {
     /// corrupted run along the paths to `receiver`. Valid until the next call.
     @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
     public func patched(sender: HeadIndex, into receiver: Receiver) -> UnsafePointer<Float> {
+        patchedRun(sender: sender, into: receiver).finalNorm
+    }
+
+    /// The patched run itself: its final layer norm output and its attention probabilities.
+    public struct PatchedRun {
+        /// The trace holding the run's layers from `firstLayer` on; earlier layers are the clean run's.
+        let trace: ForwardTrace
+        let clean: ForwardTrace
+        let firstLayer: Int
+
+        /// The final layer norm's output [rows, d] (stride d).
+        public var finalNorm: UnsafePointer<Float> { UnsafePointer(trace.finalNorm) }
+
+        /// Attention probabilities of (layer, sequence, head) in the patched run, an n×n query-major
+        /// block (see `ForwardTrace.attentionProbabilities`).
+        public func attentionProbabilities(layer l: Int, sequence b: Int, head h: Int) -> UnsafePointer<Float> {
+            UnsafePointer((l >= firstLayer ? trace : clean).attentionProbabilities(layer: l, sequence: b, head: h))
+        }
+    }
+
+    /// The clean run (step 1) as a `PatchedRun`.
+    public var cleanRun: PatchedRun { PatchedRun(trace: clean, clean: clean, firstLayer: 0) }
+
+    /// Like `patched(sender:into:)`, returning the whole run. With `senderRows`, the sender's
+    /// output is patched only at those rows of the layout (the code's `seq_pos`, e.g. each
+    /// sequence's last position); nil patches every row. Valid until the next call.
+    @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
+    public func patchedRun(sender: HeadIndex, into receiver: Receiver, senderRows: [Int]? = nil) -> PatchedRun {
         precondition(sender.layer >= 0 && sender.layer < model.layerCount && sender.head >= 0 && sender.head < model.heads,
                      "sender outside the model")
+        precondition(senderRows?.allSatisfy { (0..<layout.rowCount).contains($0) } ?? true, "sender row outside the layout")
         let d = model.d, dh = model.headDim, R = layout.rowCount
         // A receiver reads its input before its own layer's heads write, so receivers at or
         // before the sender's layer keep their clean input.
@@ -83,23 +112,26 @@ public final class PathPatcher: @unchecked Sendable {
             precondition(heads.allSatisfy { $0.layer >= 0 && $0.layer < model.layerCount && $0.head >= 0 && $0.head < model.heads },
                          "receiver outside the model")
             reached = heads.filter { $0.layer > sender.layer }
-            if reached.isEmpty { return UnsafePointer(clean.finalNorm) }
+            if reached.isEmpty { return cleanRun }
         }
         // Step 2: sender corrupted, every other head frozen clean, MLPs recomputed.
         let clean = self.clean, corrupted = self.corrupted
+        let patchedRows = senderRows ?? Array(0..<R)
         sendersRun.residual(sender.layer).update(from: clean.residual(sender.layer), count: R * d)
         model.forward(trace: sendersRun, layout: layout, hooks: ForwardHooks(firstLayer: sender.layer, z: { l, z in
             z.update(from: clean.z(l), count: R * d)
             if l == sender.layer {
                 let from = corrupted.z(l)
-                for row in 0..<R { (z + row * d + sender.head * dh).update(from: from + row * d + sender.head * dh, count: dh) }
+                for row in patchedRows { (z + row * d + sender.head * dh).update(from: from + row * d + sender.head * dh, count: dh) }
             }
         }))
-        guard case let .heads(_, slot) = receiver else { return UnsafePointer(sendersRun.finalNorm) }
+        guard case let .heads(_, slot) = receiver else {
+            return PatchedRun(trace: sendersRun, clean: clean, firstLayer: sender.layer)
+        }
         // Step 3: clean run with the receivers' inputs from step 2.
         precondition((0..<3).contains(slot), "slot is 0 (q), 1 (k) or 2 (v)")
         let byLayer = Dictionary(grouping: reached, by: \.layer)
-        guard let first = byLayer.keys.min() else { return UnsafePointer(clean.finalNorm) }
+        guard let first = byLayer.keys.min() else { return cleanRun }
         let patchedInputs = sendersRun
         receiversRun.residual(first).update(from: clean.residual(first), count: R * d)
         model.forward(trace: receiversRun, layout: layout, hooks: ForwardHooks(firstLayer: first, qkv: { l, qkv in
@@ -110,6 +142,6 @@ public final class PathPatcher: @unchecked Sendable {
                 for row in 0..<R { (qkv + row * 3 * d + column).update(from: from + row * 3 * d + column, count: dh) }
             }
         }))
-        return UnsafePointer(receiversRun.finalNorm)
+        return PatchedRun(trace: receiversRun, clean: clean, firstLayer: first)
     }
 }

@@ -6,7 +6,7 @@
 /// (checked by ``UnitResultFile/write(_:to:beforeRename:)`` before anything touches disk, and
 /// again on read):
 /// - circuit masks (sized and minimal) need ``attribution`` and have one entry per edge;
-/// - every head-score array has the same `[layers, heads]` shape;
+/// - every head-score array has the same `[layers, heads]` shape, and so do the S2I checks;
 /// - attribution scores are finite.
 public struct UnitResult: Sendable, Equatable {
     public var identity: UnitIdentity
@@ -30,11 +30,14 @@ public struct UnitResult: Sendable, Equatable {
     /// Per-head scores by name ("induction", "previous_token", "duplicate_token", "successor",
     /// "copy", "copy_suppression", "s_inhibition", …), each `[layers, heads]` (`/heads/<name>`).
     public var headScores: [String: HeadScores]
+    /// The S-inhibition flip checks and S2I classification (`/s2i`).
+    public var s2iChecks: S2IChecks?
 
     public init(identity: UnitIdentity, provenance: Provenance, method: AttributionMethod? = nil,
                 numerics: Numerics? = nil, attribution: Attribution? = nil, circuits: [SizedCircuit] = [],
                 faithfulness: FaithfulnessCurve? = nil, minimalCircuit: MinimalCircuit? = nil,
-                baseline: Baseline? = nil, behaviour: Behaviour? = nil, headScores: [String: HeadScores] = [:]) {
+                baseline: Baseline? = nil, behaviour: Behaviour? = nil, headScores: [String: HeadScores] = [:],
+                s2iChecks: S2IChecks? = nil) {
         self.identity = identity
         self.provenance = provenance
         self.method = method
@@ -46,6 +49,7 @@ public struct UnitResult: Sendable, Equatable {
         self.baseline = baseline
         self.behaviour = behaviour
         self.headScores = headScores
+        self.s2iChecks = s2iChecks
     }
 }
 

@@ -59,6 +59,7 @@ struct UnitResultDecoder {
                     ? group.dataset(Key.behaviourAccuracy).readScalar(Double.self) : nil)
         }
         if try file.exists(Key.heads) { result.headScores = try decodeHeads() }
+        if try file.exists(Key.s2i) { result.s2iChecks = try decodeS2I(headShape: result.headScores.first.map { [$0.value.layers, $0.value.heads] }) }
         return result
     }
 
@@ -166,6 +167,45 @@ struct UnitResultDecoder {
             heads[name] = HeadScores(layers: array.shape[0], heads: array.shape[1], values: array.values)
         }
         return heads
+    }
+
+    private func decodeS2I(headShape: [Int]?) throws -> S2IChecks {
+        let group = try file.group(Key.s2i)
+        let flips = try group.stringArrayAttribute(Key.s2iFlips)
+        let candidates = try group.dataset(Key.s2iCandidates).read(UInt8.self, shape: .rank(2))
+        let shape = candidates.shape
+        if let headShape, headShape != shape {
+            throw UnitResultError.shapeMismatch(file: path, dataset: "/\(Key.s2i)/\(Key.s2iCandidates)",
+                                                expected: "\(headShape) like /heads", found: shape)
+        }
+        func mask(_ name: String) throws -> [Bool] {
+            let stored = try group.dataset(name).read(UInt8.self, shape: .exactly(shape))
+            if let i = stored.values.firstIndex(where: { $0 > 1 }) {
+                throw UnitResultError.invalidValue(file: path, dataset: "/\(Key.s2i)/\(name)", reason: "entry \(i) is \(stored.values[i]), not 0 or 1")
+            }
+            return stored.values.map { $0 == 1 }
+        }
+        func changes(_ name: String) throws -> [Float] {
+            try group.dataset(name).read(Float.self, shape: .exactly([flips.count] + shape)).values
+        }
+        var baseline: S2IChecks.Baseline?
+        if try group.exists(Key.s2iBaselineLogitDiff) {
+            baseline = S2IChecks.Baseline(
+                logitDiff: try group.dataset(Key.s2iBaselineLogitDiff).readScalar(Double.self),
+                ioAttention: try group.dataset(Key.s2iBaselineIOAttention).readScalar(Double.self),
+                s1Attention: try group.dataset(Key.s2iBaselineS1Attention).readScalar(Double.self),
+                s2Attention: try group.dataset(Key.s2iBaselineS2Attention).readScalar(Double.self))
+        }
+        let checks = S2IChecks(
+            layers: shape[0], heads: shape[1], flips: flips, candidateSource: try group.stringAttribute(Key.s2iCandidateSource),
+            candidates: try mask(Key.s2iCandidates), nameMovers: try mask(Key.s2iNameMovers), s2i: try mask(Key.mask),
+            logitDiffChange: try changes(Key.s2iLogitDiffChange), ioAttentionChange: try changes(Key.s2iIOAttentionChange),
+            s1AttentionChange: try changes(Key.s2iS1AttentionChange), s2AttentionChange: try changes(Key.s2iS2AttentionChange),
+            baseline: baseline)
+        if let reason = checks.inconsistency {
+            throw UnitResultError.invalidValue(file: path, dataset: "/\(Key.s2i)", reason: reason)
+        }
+        return checks
     }
 
     // MARK: - Small readers

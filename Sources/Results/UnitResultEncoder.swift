@@ -46,6 +46,7 @@ struct UnitResultEncoder {
                 try group.createDataset(name, values: scores.values, shape: [scores.layers, scores.heads])
             }
         }
+        if let checks = result.s2iChecks { try encode(checks) }
     }
 
     private func encodeRootAttributes(_ result: UnitResult) throws {
@@ -99,6 +100,24 @@ struct UnitResultEncoder {
         try file.createDataset(Key.edgeReceivers, strings: table.receivers)
         try file.createDataset(Key.edgeSenderIndex, values: table.senderIndex)
         try file.createDataset(Key.edgeReceiverIndex, values: table.receiverIndex)
+    }
+
+    private func encode(_ checks: S2IChecks) throws {
+        let group = try file.createGroup(Key.s2i)
+        try group.setAttribute(Key.s2iFlips, checks.flips)
+        try group.setAttribute(Key.s2iCandidateSource, checks.candidateSource)
+        for (name, values) in checks.masks {
+            try group.createDataset(name, values: bytes(values), shape: [checks.layers, checks.heads])
+        }
+        for (name, values) in checks.changes {
+            try group.createDataset(name, values: values, shape: [checks.flips.count, checks.layers, checks.heads])
+        }
+        if let baseline = checks.baseline {
+            try group.createScalarDataset(Key.s2iBaselineLogitDiff, value: baseline.logitDiff)
+            try group.createScalarDataset(Key.s2iBaselineIOAttention, value: baseline.ioAttention)
+            try group.createScalarDataset(Key.s2iBaselineS1Attention, value: baseline.s1Attention)
+            try group.createScalarDataset(Key.s2iBaselineS2Attention, value: baseline.s2Attention)
+        }
     }
 
     private func bytes(_ mask: [Bool]) -> [UInt8] {

@@ -69,4 +69,19 @@ enum Key {
 
     // /heads
     static let heads = "heads"
+
+    // /s2i
+    static let s2i = "s2i"
+    static let s2iFlips = "flips"
+    static let s2iCandidateSource = "candidate_source"
+    static let s2iCandidates = "candidates"
+    static let s2iNameMovers = "name_movers"
+    static let s2iLogitDiffChange = "logit_diff_change"
+    static let s2iIOAttentionChange = "io_attention_change"
+    static let s2iS1AttentionChange = "s1_attention_change"
+    static let s2iS2AttentionChange = "s2_attention_change"
+    static let s2iBaselineLogitDiff = "baseline_logit_diff"
+    static let s2iBaselineIOAttention = "baseline_io_attention"
+    static let s2iBaselineS1Attention = "baseline_s1_attention"
+    static let s2iBaselineS2Attention = "baseline_s2_attention"
 }

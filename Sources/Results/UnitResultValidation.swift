@@ -52,6 +52,12 @@ enum UnitResultValidation {
             }
             headShape = (scores.layers, scores.heads)
         }
+        if let checks = result.s2iChecks {
+            if let reason = checks.inconsistency { throw fail(reason) }
+            if let (layers, heads) = headShape, layers != checks.layers || heads != checks.heads {
+                throw fail("s2i checks are [\(checks.layers), \(checks.heads)], head scores [\(layers), \(heads)]")
+            }
+        }
 
         func checkMask(_ mask: [Bool], _ edgeCount: Int?, _ what: String) throws {
             guard let edgeCount else { throw fail("\(what) has a mask but the result has no attribution") }

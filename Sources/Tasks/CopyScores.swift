@@ -36,11 +36,10 @@ public enum CopyScores {
         var sites: [Site] = []
         for (i, example) in examples.enumerated() {
             guard let io = example.correct.first, let s = example.incorrect.first,
-                  let ioPosition = example.clean.firstIndex(of: io),
-                  let s1 = example.clean.firstIndex(of: s), let s2 = example.clean.lastIndex(of: s), s1 != s2 else {
+                  let at = IOIPositions(tokens: example.clean, io: io, s: s) else {
                 throw HeadScoreError.badInput("example \(i) is not an IOI prompt with IO once and S twice")
             }
-            sites += [Site(sequence: i, position: ioPosition), Site(sequence: i, position: s1), Site(sequence: i, position: s2)]
+            sites += [Site(sequence: i, position: at.io), Site(sequence: i, position: at.s1), Site(sequence: i, position: at.s2)]
         }
         return sites
     }

@@ -30,6 +30,8 @@ public struct HeadScorer: Sendable {
         public var cspaLength = 61
         /// IOI prompts per path-patching batch (memory only).
         public var pathPatchingChunk = 16
+        /// Seed of the X/Y names of the S-inhibition flips (`IOIFlip.flipped`).
+        public var s2iFlipSeed: UInt64 = 42
 
         public init() {}
     }
@@ -66,12 +68,45 @@ public struct HeadScorer: Sendable {
         min(options.repeatedTokenHalf, config.maxPositionEmbeddings / 2)
     }
 
+    /// Which heads the S-inhibition flip checks measure (`S2IFlipChecks`).
+    public enum S2ICandidates: Sendable, Equatable {
+        /// No flip checks (only the [L, H] scores).
+        case none
+        /// Every head (no circuit available).
+        case allHeads
+        /// The senders of these in-circuit edges ("{sender}->{receiver}") that reach a name
+        /// mover's query: the unit's IOI circuit.
+        case circuit(edges: [String])
+    }
+
+    /// The scores of `scores(_:tokenizer:)` and the S-inhibition flip checks.
+    public struct Report: Sendable {
+        public var grids: [HeadScoreKind: HeadScoreGrid]
+        /// Present when `.sInhibition` was asked for with candidates other than `.none`.
+        public var s2iChecks: S2IFlipChecks?
+
+        public init(grids: [HeadScoreKind: HeadScoreGrid], s2iChecks: S2IFlipChecks? = nil) {
+            self.grids = grids
+            self.s2iChecks = s2iChecks
+        }
+    }
+
     /// Computes `kinds`. `tokenizer` is needed for every score but the repeated-token ones.
     /// - Throws: `HeadScoreError` (missing tokenizer, too few single tokens, forward failures) or
     ///   `TaskError` from generating the IOI prompts.
     @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
     public func scores(_ kinds: [HeadScoreKind], tokenizer: BPETokenizer?) throws -> [HeadScoreKind: HeadScoreGrid] {
+        try report(kinds, tokenizer: tokenizer, s2iCandidates: .none).grids
+    }
+
+    /// Computes `kinds` and, when `s_inhibition` is among them and `s2iCandidates` is not `.none`,
+    /// the S-inhibition flip checks of those candidates (5 flips × 2 partial forwards per candidate
+    /// on the IOI prompts).
+    /// - Throws: as `scores(_:tokenizer:)`.
+    @available(*, noasync, message: "blocking numeric work; run it off the cooperative pool")
+    public func report(_ kinds: [HeadScoreKind], tokenizer: BPETokenizer?, s2iCandidates: S2ICandidates) throws -> Report {
         var result: [HeadScoreKind: HeadScoreGrid] = [:]
+        var s2iChecks: S2IFlipChecks?
         let wanted = Set(kinds)
         if !wanted.isDisjoint(with: [.induction, .previousToken, .duplicateToken]) {
             let sequences = RepeatedTokenScores.sequences(
@@ -104,9 +139,14 @@ public struct HeadScorer: Sendable {
                                                          chunkSize: options.pathPatchingChunk).effects
                 if wanted.contains(.directEffect) { result[.directEffect] = direct }
                 if wanted.contains(.sInhibition), let copy {
-                    result[.sInhibition] = try IOIPathPatching.sInhibition(
-                        model: model, examples: patching, nameMovers: IOIPathPatching.nameMovers(copy: copy, directEffect: direct),
-                        chunkSize: options.pathPatchingChunk)
+                    let movers = IOIPathPatching.nameMovers(copy: copy, directEffect: direct)
+                    let sInhibition = try IOIPathPatching.sInhibition(
+                        model: model, examples: patching, nameMovers: movers, chunkSize: options.pathPatchingChunk)
+                    result[.sInhibition] = sInhibition
+                    if s2iCandidates != .none {
+                        s2iChecks = try flipChecks(patching, nameMovers: movers, sInhibition: sInhibition,
+                                                   candidates: s2iCandidates, tokenizer: tokenizer)
+                    }
                 }
             }
         }
@@ -130,7 +170,23 @@ public struct HeadScorer: Sendable {
             result[.copySuppression] = try CopySuppressionScores.scores(
                 model: model, sequences: sequences, reference: reference, functionTokens: functionTokens)
         }
-        return result
+        return Report(grids: result, s2iChecks: s2iChecks)
+    }
+
+    /// The flip checks of `candidates` on the IOI prompts `examples`.
+    func flipChecks(
+        _ examples: [TaskExample], nameMovers: [PathPatcher.HeadIndex], sInhibition: HeadScoreGrid,
+        candidates: S2ICandidates, tokenizer: BPETokenizer
+    ) throws -> S2IFlipChecks {
+        let names = try TaskGenerator(tokenizer: tokenizer, prependBOS: options.ioiPrependBOS).ioiNameIDs()
+        let flipped = try IOIFlip.allCases.map { ($0, try $0.flipped(examples, names: names, seed: options.s2iFlipSeed)) }
+        let heads: Set<PathPatcher.HeadIndex>? = switch candidates {
+        case let .circuit(edges): IOIPathPatching.s2iCandidates(circuitEdges: edges, nameMovers: nameMovers)
+        case .allHeads, .none: nil
+        }
+        return try IOIPathPatching.flipChecks(
+            model: model, examples: examples, flipped: flipped, nameMovers: nameMovers, candidates: heads,
+            sInhibition: sInhibition, chunkSize: options.pathPatchingChunk)
     }
 
     /// Copy and negative copy scores on IOI prompts (one forward per distinct prompt).

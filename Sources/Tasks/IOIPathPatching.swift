@@ -15,7 +15,8 @@ import Tensor
 /// - S-inhibition (step C): receiver = the queries of the name movers at every position;
 ///   `s_inhibition` = −e′, so a head whose path into the name movers' queries carries the whole
 ///   clean–corrupted difference scores 1. The code calls a head S2I when e′ < −0.001
-///   (i.e. s_inhibition > 0.001) and it also passes its circuit and flip checks (not applied here).
+///   (i.e. s_inhibition > 0.001) and it also passes its circuit and flip checks (`flipChecks`,
+///   `S2IFlipChecks`).
 public enum IOIPathPatching {
     /// The code's copy-score threshold for name movers (percent).
     public static let nameMoverCopyThreshold = 10.0
@@ -51,15 +52,7 @@ public enum IOIPathPatching {
             } catch { throw HeadScoreError.forwardFailed("\(error)") }
             let rows = zip(patcher.layout.offsets, patcher.layout.lengths).map { $0 + $1 - 1 }
             func logitDiffSum(_ finalNorm: UnsafePointer<Float>) -> Double {
-                var sum = 0.0
-                for (row, example) in zip(rows, chunk) {
-                    let x = finalNorm + row * d
-                    let io = model.embedOut.pointer + example.correct[0] * d, s = model.embedOut.pointer + example.incorrect[0] * d
-                    var difference: Float = 0
-                    for c in 0..<d { difference += x[c] * (io[c] - s[c]) }
-                    sum += Double(difference)
-                }
-                return sum
+                zip(rows, chunk).reduce(0) { $0 + logitDiff(finalNorm + $1.0 * d, $1.1, model: model) }
             }
             cleanSum += logitDiffSum(patcher.clean.finalNorm)
             corruptedSum += logitDiffSum(patcher.corrupted.finalNorm)
@@ -98,6 +91,15 @@ public enum IOIPathPatching {
         guard !nameMovers.isEmpty else { return HeadScoreGrid(layers: model.layerCount, heads: model.heads) }
         let e = try effects(model: model, examples: examples, receiver: .heads(nameMovers, slot: 0), chunkSize: chunkSize)
         return HeadScoreGrid(layers: e.effects.layers, heads: e.effects.heads, values: e.effects.values.map { -$0 })
+    }
+
+    /// logit[IO] − logit[S] of one final-norm row x (the unembedding has no bias).
+    static func logitDiff(_ x: UnsafePointer<Float>, _ example: TaskExample, model: NeoXModel) -> Double {
+        let d = model.d
+        let io = model.embedOut.pointer + example.correct[0] * d, s = model.embedOut.pointer + example.incorrect[0] * d
+        var difference: Float = 0
+        for c in 0..<d { difference += x[c] * (io[c] - s[c]) }
+        return Double(difference)
     }
 
     static func validate(_ examples: [TaskExample], model: NeoXModel) throws {

@@ -41,6 +41,13 @@ public struct TaskGenerator: Sendable {
         return try dataset.hashed()
     }
 
+    /// Token ids of the IOI name pool (" " + name, single tokens only), in the pool's order: the
+    /// names the IOI prompts are drawn from, and the X/Y names of the S-inhibition flips.
+    /// - Throws: `TaskError.notEnoughSingleTokens` when fewer than 10 names are single tokens.
+    public func ioiNameIDs() throws -> [Int] {
+        try singleTokenWords(IOIGenerator.names, task: .ioi, what: "IOI names", needed: 10).map(\.id)
+    }
+
     // MARK: Helpers shared by the generators
 
     /// Token ids of a prompt, BOS first when configured.

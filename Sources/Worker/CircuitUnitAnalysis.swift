@@ -87,9 +87,10 @@ public final class CircuitUnitAnalysis: UnitAnalysis {
             let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
             let tokenizer = FileManager.default.fileExists(atPath: tokenizerURL.path) ? try BPETokenizer(contentsOf: tokenizerURL) : nil
             let scorer = HeadScorer(model: current.model)
-            for (kind, grid) in try scorer.scores(kinds, tokenizer: tokenizer) {
-                result.headScores[kind.rawValue] = HeadScores(layers: grid.layers, heads: grid.heads, values: grid.values.map(Float.init))
-            }
+            // S2I candidates: senders into the name movers' queries in the unit's IOI circuit.
+            let candidates: HeadScorer.S2ICandidates = outcome.ioiCircuitEdges(task: assignment.task.name)
+                .map { .circuit(edges: $0) } ?? .allHeads
+            result.store(try scorer.report(kinds, tokenizer: tokenizer, s2iCandidates: candidates))
             result.provenance.timings["heads"] = (clock.now - headStart).inSeconds
         }
         try UnitResultFile.write(result, to: work.output)

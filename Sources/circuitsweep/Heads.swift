@@ -5,6 +5,7 @@ import NeoX
 import Results
 import Tasks
 import Tokenizer
+import Worker
 
 extension HeadScoreKind: ExpressibleByArgument {}
 
@@ -61,7 +62,9 @@ struct Heads: ParsableCommand {
         let contentHash = checkpoint.contentHash
         let scorer = HeadScorer(model: try NeoXModel(checkpoint: consume checkpoint), options: options)
         let started = Date()
-        let grids = try scorer.scores(kinds, tokenizer: bpe)
+        // No circuit here: every head is an S2I candidate (`/s2i` @candidate_source = "all_heads").
+        let report = try scorer.report(kinds, tokenizer: bpe, s2iCandidates: .allHeads)
+        let grids = report.grids
         let seconds = Date().timeIntervalSince(started)
         let revisionName = location.revision ?? "local"
         let identityText = ["heads", contentHash, revisionName, kinds.map(\.rawValue).sorted().joined(separator: ","),
@@ -72,20 +75,19 @@ struct Heads: ParsableCommand {
             let report = HeadsReport(
                 model: directory.path, revision: revisionName, checkpointSHA256: contentHash, unitID: unitID,
                 tokenizerSHA256: bpe?.sha256, seed: seed, seconds: seconds,
-                scores: Dictionary(uniqueKeysWithValues: grids.map { ($0.key.rawValue, $0.value.rows) }))
+                scores: Dictionary(uniqueKeysWithValues: grids.map { ($0.key.rawValue, $0.value.rows) }),
+                s2i: report.s2iChecks.map(HeadsReport.S2I.init))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             try encoder.encode(report).write(to: URL(fileURLWithPath: out), options: .atomic)
         } else {
-            let result = UnitResult(
+            var result = UnitResult(
                 identity: UnitIdentity(unitID: unitID, model: directory.lastPathComponent, revision: revisionName, task: "heads",
                                        checkpointSHA256: contentHash),
                 provenance: Provenance(softwareVersion: CircuitSweepVersion.string, host: ProcessInfo.processInfo.hostName,
                                        timings: ["heads_seconds": seconds]),
-                numerics: Numerics(dtype: "float32", flags: ["fp32_forward", "copy_score_fold_ln_emulated"]),
-                headScores: Dictionary(uniqueKeysWithValues: grids.map {
-                    ($0.key.rawValue, HeadScores(layers: $0.value.layers, heads: $0.value.heads, values: $0.value.values.map(Float.init)))
-                }))
+                numerics: Numerics(dtype: "float32", flags: ["fp32_forward", "copy_score_fold_ln_emulated"]))
+            result.store(report)
             let receipt = try UnitResultFile.write(result, to: URL(fileURLWithPath: out))
             print("sha256 \(receipt.sha256)")
         }
@@ -93,6 +95,10 @@ struct Heads: ParsableCommand {
             guard let grid = grids[kind] else { continue }
             let top = grid.argmax
             print("\(kind.rawValue): max \(String(format: "%.4f", grid[top.layer, top.head])) at head \(top.layer).\(top.head)")
+        }
+        if let checks = report.s2iChecks {
+            let heads = checks.s2iHeads.map { "\($0.layer).\($0.head)" }
+            print("s2i (candidates: \(checks.candidateSource.rawValue)): \(heads.isEmpty ? "none" : heads.joined(separator: ", "))")
         }
     }
 }
@@ -126,9 +132,53 @@ struct HeadsReport: Encodable {
     var seconds: Double
     /// Score name → [L][H].
     var scores: [String: [[Double]]]
+    /// The S-inhibition flip checks, when `s_inhibition` was computed.
+    var s2i: S2I?
+
+    /// `/s2i` of schemas/unit-result.md in JSON: per-flip arrays [F][L][H] (null where not measured).
+    struct S2I: Encodable {
+        var flips: [String]
+        var candidateSource: String
+        var candidates: [[Bool]]
+        var nameMovers: [[Bool]]
+        var mask: [[Bool]]
+        var logitDiffChange: [[[Double?]]]
+        var ioAttentionChange: [[[Double?]]]
+        var s1AttentionChange: [[[Double?]]]
+        var s2AttentionChange: [[[Double?]]]
+
+        init(_ checks: S2IFlipChecks) {
+            let L = checks.layers, H = checks.heads
+            func grid(_ values: [Bool]) -> [[Bool]] { (0..<L).map { Array(values[($0 * H)..<(($0 + 1) * H)]) } }
+            func cube(_ values: [Double]) -> [[[Double?]]] {
+                checks.flips.indices.map { f in
+                    (0..<L).map { l in (0..<H).map { h in values[(f * L + l) * H + h] }.map { $0.isNaN ? nil : $0 } }
+                }
+            }
+            flips = checks.flips.map(\.rawValue)
+            candidateSource = checks.candidateSource.rawValue
+            candidates = grid(checks.candidates)
+            nameMovers = grid(checks.nameMovers)
+            mask = grid(checks.s2i)
+            logitDiffChange = cube(checks.logitDiffChange)
+            ioAttentionChange = cube(checks.ioAttentionChange)
+            s1AttentionChange = cube(checks.s1AttentionChange)
+            s2AttentionChange = cube(checks.s2AttentionChange)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case flips, candidates, mask
+            case candidateSource = "candidate_source"
+            case nameMovers = "name_movers"
+            case logitDiffChange = "logit_diff_change"
+            case ioAttentionChange = "io_attention_change"
+            case s1AttentionChange = "s1_attention_change"
+            case s2AttentionChange = "s2_attention_change"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case model, revision, seed, seconds, scores
+        case model, revision, seed, seconds, scores, s2i
         case checkpointSHA256 = "checkpoint_sha256"
         case unitID = "unit_id"
         case tokenizerSHA256 = "tokenizer_sha256"

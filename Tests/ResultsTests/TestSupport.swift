@@ -35,6 +35,34 @@ enum Sample {
     }
 }
 
+extension Sample {
+    /// `headsOnly` with S2I flip checks: 2 flips, heads 0.1 and 2.3 measured, 2.3 classified S2I,
+    /// NaN where not measured.
+    static func withS2IChecks() -> UnitResult {
+        var result = headsOnly()
+        let L = 6, H = 8, F = 2
+        var candidates = [Bool](repeating: false, count: L * H), movers = candidates, s2i = candidates
+        candidates[0 * H + 1] = true
+        candidates[2 * H + 3] = true
+        movers[4 * H + 0] = true
+        s2i[2 * H + 3] = true
+        func changes(_ scale: Float) -> [Float] {
+            (0..<(F * L * H)).map { i in candidates[i % (L * H)] ? scale * Float(i) / 100 - 0.2 : .nan }
+        }
+        result.s2iChecks = S2IChecks(
+            layers: L, heads: H, flips: ["token_same_pos_opposite", "token_diff_pos_same"], candidateSource: "circuit",
+            candidates: candidates, nameMovers: movers, s2i: s2i, logitDiffChange: changes(-1), ioAttentionChange: changes(-0.5),
+            s1AttentionChange: changes(2), s2AttentionChange: changes(0.1),
+            baseline: S2IChecks.Baseline(logitDiff: 2.5, ioAttention: 0.6, s1Attention: 0.1, s2Attention: 0.05))
+        return result
+    }
+}
+
+/// Equal floats, NaN equal to NaN.
+func sameFloats(_ a: [Float], _ b: [Float]) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+}
+
 /// A python3 that can `import h5py`, or nil.
 enum PythonH5py {
     static let interpreter: String? = {

@@ -42,6 +42,50 @@ struct UnitResultFileTests {
         #expect(try UnitResultFile.read(folder.file("bare.h5")) == bare)
     }
 
+    @Test func s2iChecksRoundTripWithNaNWhereNotMeasured() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let url = folder.file("s2i.h5")
+        let result = Sample.withS2IChecks()
+        try UnitResultFile.write(result, to: url)
+        let back = try UnitResultFile.read(url)
+        let checks = try #require(result.s2iChecks), read = try #require(back.s2iChecks)
+        #expect(back.headScores == result.headScores)
+        #expect(read.layers == 6 && read.heads == 8 && read.flips == checks.flips && read.candidateSource == "circuit")
+        #expect(read.candidates == checks.candidates && read.nameMovers == checks.nameMovers && read.s2i == checks.s2i)
+        #expect(read.baseline == checks.baseline)
+        for (ours, theirs) in zip([read.logitDiffChange, read.ioAttentionChange, read.s1AttentionChange, read.s2AttentionChange],
+                                  [checks.logitDiffChange, checks.ioAttentionChange, checks.s1AttentionChange, checks.s2AttentionChange]) {
+            #expect(sameFloats(ours, theirs))
+        }
+        #expect(read.logitDiffChange[0].isNaN && !read.logitDiffChange[1].isNaN)
+        try UnitResultFile.verify(url, expectedSHA256: nil)
+
+        // Nothing measured (no name mover): no baseline, still readable.
+        var empty = result
+        empty.s2iChecks?.baseline = nil
+        empty.s2iChecks?.s2i = [Bool](repeating: false, count: 48)
+        try UnitResultFile.write(empty, to: url)
+        #expect(try UnitResultFile.read(url).s2iChecks?.baseline == nil)
+    }
+
+    @Test func inconsistentS2IChecksAreRejected() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let url = folder.file("never.h5")
+        var notCandidate = Sample.withS2IChecks()
+        notCandidate.s2iChecks?.s2i[0] = true
+        var shortChanges = Sample.withS2IChecks()
+        shortChanges.s2iChecks?.s1AttentionChange.removeLast()
+        var otherShape = Sample.withS2IChecks()
+        otherShape.headScores["copy"] = nil
+        otherShape.headScores["induction"] = HeadScores(layers: 8, heads: 6, values: [Float](repeating: 0, count: 48))
+        for bad in [notCandidate, shortChanges, otherShape] {
+            #expect(throws: UnitResultError.self) { try UnitResultFile.write(bad, to: url) }
+        }
+        #expect(!FileManager.default.fileExists(atPath: url.path))
+    }
+
     @Test func inconsistentResultsAreRejectedBeforeWriting() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }

@@ -1,3 +1,4 @@
+import Circuits
 import Foundation
 import NeoX
 @testable import Tasks
@@ -182,6 +183,100 @@ enum HandBuiltModels {
         }
         w.layers[1].qkvBias[qkvRow(config, head: 0, kind: 0, channel: 16)] = 10
         w.layers[1].qkvWeight[qkvRow(config, head: 0, kind: 1, channel: 16), 32] = 1
+        return (config, w)
+    }
+}
+
+extension HandBuiltModels {
+    /// Tokens of `positionalSInhibitionModel`: names 0..<8, fillers 8..<16, slot markers, END.
+    static let marker1 = 16, marker2 = 17, endToken = 18
+
+    /// "M1 n1 M2 n2 f S f END" prompts (ABB: n1 = IO; BAB: n1 = S) with the ABB->ABA flip as
+    /// corruption; IO at position 1 or 3, S1 at the other, S2 at 5, END at 7.
+    static func markedIOI(count: Int, seed: UInt64) -> [TaskExample] {
+        var random = SeededRandom(seed: seed)
+        return (0..<count).map { i in
+            let (io, s) = twoNames(&random)
+            let f = (0..<2).map { _ in random.nextInt(in: 8..<16) }
+            let (n1, n2) = i % 2 == 0 ? (io, s) : (s, io)
+            let clean = [marker1, n1, marker2, n2, f[0], s, f[1], endToken]
+            var corrupted = clean
+            corrupted[5] = io
+            return TaskExample(clean: clean, corrupted: corrupted, correct: [io], incorrect: [s])
+        }
+    }
+
+    /// An IOI circuit whose S-inhibition signal is the *position* of S1, as the paper's S2I
+    /// criterion expects. Three layers, two heads of 24 dims (12 rotary), vocabulary 24. Residual
+    /// dims: names one-hot 0..<8 with a name flag in 19, fillers 8..<16, M1 16, M2 17, END 18;
+    /// dim 23 stays 0 and is the LayerNorm reference ("LN[c] − LN[23]" reads dim c alone).
+    /// - 0.0, previous-token head (rotary biases): writes the preceding marker into a slot sign
+    ///   (dim 20: +1 after M1, −1 after M2) and a has-slot flag (dim 21).
+    /// - 0.1, two-back head (rotary biases): copies the name two positions back into dims 24..<32;
+    ///   at END that is S2's name.
+    /// - 1.0, the S-inhibition head: at END its query is S2's name (and a has-slot bonus), so it
+    ///   attends to S1; it writes S1's slot sign into dim 32.
+    /// - 2.0, the name mover: attends to the slotted names, away from the slot sign in dim 32,
+    ///   i.e. to IO, and copies the name into its unembedding direction (dims 0..<8).
+    /// - 1.1, 2.1 and the MLPs are zero.
+    static func positionalSInhibitionModel() -> (NeoXConfig, NeoXWeights) {
+        let config = NeoXConfig(vocabSize: 24, hiddenSize: 48, numLayers: 3, numHeads: 2, intermediateSize: 8,
+                                rotaryPct: 0.5, rotaryBase: 10000, maxPositionEmbeddings: 64)
+        var w = zeros(config)
+        for t in 0..<8 { w.embedIn[t, t] = 1; w.embedIn[t, 19] = 1; w.embedOut[t, t] = 1 }
+        for t in 8..<16 { w.embedIn[t, t] = 1 }
+        for t in [marker1, marker2, endToken] { w.embedIn[t, t] = 1 }
+        let rotary = config.rotaryDims, half = rotary / 2, zero = 23
+        func row(_ head: Int, _ kind: Int, _ channel: Int) -> Int { qkvRow(config, head: head, kind: kind, channel: channel) }
+        // Layer 0: relative-position heads from biases, q·k ∝ Σᵢ cos((m − n − offset)θᵢ).
+        let amplitude = Float((30 * Double(config.headDim).squareRoot()).squareRoot())
+        for (head, offset) in [(0, Float(1)), (1, Float(2))] {
+            for i in 0..<half {
+                let theta = 1 / pow(Float(config.rotaryBase), Float(2 * i) / Float(rotary))
+                w.layers[0].qkvBias[row(head, 0, i)] = amplitude * cos(offset * theta)
+                w.layers[0].qkvBias[row(head, 0, i + half)] = -amplitude * sin(offset * theta)
+                w.layers[0].qkvBias[row(head, 1, i)] = amplitude
+            }
+        }
+        w.layers[0].qkvWeight[row(0, 2, 0), marker1] = 1
+        w.layers[0].qkvWeight[row(0, 2, 0), marker2] = -1
+        w.layers[0].qkvWeight[row(0, 2, 1), marker1] = 1
+        w.layers[0].qkvWeight[row(0, 2, 1), marker2] = 1
+        w.layers[0].qkvWeight[row(0, 2, 1), zero] = -2
+        w.layers[0].denseWeight[20, 0] = 0.15
+        w.layers[0].denseWeight[21, 1] = 0.15
+        for c in 0..<8 {
+            w.layers[0].qkvWeight[row(1, 2, c), c] = 1
+            w.layers[0].qkvWeight[row(1, 2, c), zero] = -1
+            w.layers[0].denseWeight[24 + c, 24 + c] = 0.2
+        }
+        // Layer 1, head 0: S-inhibition.
+        for c in 0..<8 {
+            w.layers[1].qkvWeight[row(0, 0, 12 + c), 24 + c] = 4
+            w.layers[1].qkvWeight[row(0, 0, 12 + c), zero] = -4
+            w.layers[1].qkvWeight[row(0, 1, 12 + c), c] = 1
+            w.layers[1].qkvWeight[row(0, 1, 12 + c), zero] = -1
+        }
+        w.layers[1].qkvBias[row(0, 0, 20)] = 23
+        w.layers[1].qkvWeight[row(0, 1, 20), 21] = 1
+        w.layers[1].qkvWeight[row(0, 1, 20), zero] = -1
+        w.layers[1].qkvWeight[row(0, 2, 0), 20] = 1
+        w.layers[1].qkvWeight[row(0, 2, 0), zero] = -1
+        w.layers[1].denseWeight[32, 0] = 0.25
+        // Layer 2, head 0: the name mover.
+        w.layers[2].qkvBias[row(0, 0, 12)] = 20
+        w.layers[2].qkvWeight[row(0, 1, 12), 19] = 1
+        w.layers[2].qkvWeight[row(0, 1, 12), 21] = 1
+        w.layers[2].qkvWeight[row(0, 1, 12), zero] = -2
+        w.layers[2].qkvWeight[row(0, 0, 13), 32] = -3
+        w.layers[2].qkvWeight[row(0, 0, 13), zero] = 3
+        w.layers[2].qkvWeight[row(0, 1, 13), 20] = 1
+        w.layers[2].qkvWeight[row(0, 1, 13), zero] = -1
+        for c in 0..<8 {
+            w.layers[2].qkvWeight[row(0, 2, c), c] = 1
+            w.layers[2].qkvWeight[row(0, 2, c), zero] = -1
+            w.layers[2].denseWeight[c, c] = 1
+        }
         return (config, w)
     }
 }
