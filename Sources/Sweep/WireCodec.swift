@@ -58,6 +58,7 @@ public struct WireLimits: Sendable, Equatable {
 public struct WireCodec: Sendable {
     public var limits: WireLimits
     private let fragments = WireFragmentCache()
+    private let decoded = WireDecodeCache()
 
     public init(limits: WireLimits = .standard) { self.limits = limits }
 
@@ -140,6 +141,22 @@ public struct WireCodec: Sendable {
         w.integer("chunks", m.chunks)
         w.bool("shared", m.shared)
         return w.finish()
+    }
+
+    /// `nil`: not exactly the fields `fastJSON(_: Assign)` writes; `JSONDecoder` decides.
+    static func fastAssign(_ h: [UInt8], cache: WireDecodeCache) -> WireMessage.Assign? {
+        // The nested values are read by `JSONDecoder` (or are byte for byte ones it read before).
+        guard let o = WireJSON.FlatObject(h, nested: ["model", "task", "analysis"]), o.fields.count == 11,
+              let lease = o.uint64("lease"),
+              let unit = o.string("unit").flatMap(UnitID.init(hex:)), let attempt = o.int("attempt"),
+              let speculative = o.bool("speculative"), let model = o.raw("model").flatMap({ cache.value(ModelSpec.self, $0) }),
+              let revision = o.string("revision"), let task = o.raw("task").flatMap({ cache.value(TaskSpec.self, $0) }),
+              let datasetHash = o.string("datasetHash"),
+              let analysis = o.raw("analysis").flatMap({ cache.value(AnalysisSpec.self, $0) }),
+              let resultPath = o.string("resultPath"), let version = o.int("resultSchemaVersion") else { return nil }
+        return .init(lease: LeaseID(lease), unit: unit, attempt: attempt, speculative: speculative, model: model,
+                     revision: Revision(revision), task: task, datasetHash: datasetHash, analysis: analysis,
+                     resultPath: resultPath, resultSchemaVersion: version)
     }
 
     /// `nil`: not a plain flat header; `JSONDecoder` decides.
@@ -254,7 +271,7 @@ public struct WireCodec: Sendable {
                       "must be 1 KiB…\(limits.maxChunkBytes)")
             message = .welcome(m)
         case .assign:
-            let m: WireMessage.Assign = try header(h, kind)
+            let m: WireMessage.Assign = try header(h, kind) { Self.fastAssign($0, cache: decoded) }
             try check(SHA256Hex.isValid(m.datasetHash), kind, "datasetHash", "not a SHA-256 hex digest")
             try check(m.attempt >= 1, kind, "attempt", "must be at least 1")
             try check(isSafeRelativePath(m.resultPath), kind, "resultPath", "must be a relative path without '..'")

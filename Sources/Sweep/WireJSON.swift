@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Hand-written JSON for the per-unit messages (`assign`, `ack`, `result-chunk`,
@@ -76,15 +77,20 @@ enum WireJSON {
         case integer(String)
         case bool(Bool)
         case null
+        /// A nested object or array, unparsed: its exact bytes, for `JSONDecoder` (or a cache of
+        /// what it decoded them to).
+        case raw(ArraySlice<UInt8>)
     }
 
-    /// A flat JSON object of strings without escapes, integers, booleans and nulls; `nil` for
-    /// anything else (the caller then uses `JSONDecoder`).
+    /// A JSON object of strings without escapes, integers, booleans and nulls; `nil` for
+    /// anything else (the caller then uses `JSONDecoder`). Under the keys in `nested`, an object
+    /// or array is kept as raw bytes: the caller must have `JSONDecoder` check those (the
+    /// brackets are matched here, the content is not read).
     struct FlatObject {
         var fields: [(key: String, value: Value)] = []
 
-        init?(_ bytes: [UInt8]) {
-            guard let parsed = bytes.withUnsafeBufferPointer({ Self.parse($0) }) else { return nil }
+        init?(_ bytes: [UInt8], nested: Set<String> = []) {
+            guard let parsed = bytes.withUnsafeBufferPointer({ Self.parse($0, nested: nested) }) else { return nil }
             fields = parsed
         }
 
@@ -110,7 +116,12 @@ enum WireJSON {
             return nil
         }
 
-        private static func parse(_ p: UnsafeBufferPointer<UInt8>) -> [(key: String, value: Value)]? {
+        func raw(_ key: String) -> ArraySlice<UInt8>? {
+            if case .raw(let bytes)? = self[key] { return bytes }
+            return nil
+        }
+
+        private static func parse(_ p: UnsafeBufferPointer<UInt8>, nested: Set<String>) -> [(key: String, value: Value)]? {
             var i = 0
             func skipSpace() {
                 while i < p.count, p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09 { i += 1 }
@@ -178,8 +189,12 @@ enum WireJSON {
                             return nil
                         }
                         value = .integer(String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self))
+                    case UInt8(ascii: "{") where nested.contains(key), UInt8(ascii: "[") where nested.contains(key):
+                        guard let end = nestedEnd(p, from: i) else { return nil }
+                        value = .raw(ArraySlice(UnsafeBufferPointer(rebasing: p[i..<end])))
+                        i = end
                     default:
-                        return nil  // nested object or array, or not JSON
+                        return nil  // another nested value, or not JSON
                     }
                     fields.append((key, value))
                     skipSpace()
@@ -195,6 +210,34 @@ enum WireJSON {
             }
             skipSpace()
             return i == p.count ? fields : nil
+        }
+
+        /// The index just past the object or array that starts at `start` (brackets matched,
+        /// strings and their escapes skipped); `nil` if it does not end. Its content is not
+        /// checked: `JSONDecoder` reads it.
+        private static func nestedEnd(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+            var depth = 0
+            var i = start
+            while i < p.count {
+                switch p[i] {
+                case UInt8(ascii: "\""):
+                    i += 1
+                    while i < p.count, p[i] != UInt8(ascii: "\"") {
+                        i += p[i] == UInt8(ascii: "\\") ? 2 : 1
+                    }
+                    guard i < p.count else { return nil }
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                    guard depth <= 32 else { return nil }
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 { return i + 1 }
+                default:
+                    break
+                }
+                i += 1
+            }
+            return nil
         }
     }
 }
@@ -218,5 +261,23 @@ final class WireFragmentCache: Sendable {
             list.append((fragment, json))
         }
         return json
+    }
+}
+
+/// What `JSONDecoder` made of the nested values an `assign` repeats unit after unit (model,
+/// task, analysis), keyed by their exact bytes, so that a worker decodes each once. Small: a
+/// sweep has few distinct ones; the oldest is dropped beyond 64.
+final class WireDecodeCache: Sendable {
+    private let entries = Mutex<[(bytes: ArraySlice<UInt8>, value: any Sendable)]>([])
+
+    /// The cached value for `bytes`, else `JSONDecoder`'s (cached); `nil` if it does not decode.
+    func value<T: Decodable & Sendable>(_ type: T.Type, _ bytes: ArraySlice<UInt8>) -> T? {
+        if let hit = entries.withLock({ list in list.first { $0.bytes == bytes && $0.value is T }?.value as? T }) { return hit }
+        guard let value = try? JSONDecoder().decode(T.self, from: Data(bytes)) else { return nil }
+        entries.withLock { list in
+            if list.count >= 64 { list.removeFirst() }
+            list.append((bytes, value))
+        }
+        return value
     }
 }

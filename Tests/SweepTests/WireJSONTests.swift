@@ -110,3 +110,52 @@ import Testing
         }
     }
 }
+
+/// A worker's `assign` fast path: nested values decoded once by `JSONDecoder` and reused.
+@Suite struct WireAssignFastPathTests {
+    static func assign(lease: UInt64 = 7, modelName: String = "m", path: String = "/m") -> WireMessage.Assign {
+        .init(lease: LeaseID(lease), unit: uid(9), attempt: 1, speculative: false,
+              model: ModelSpec(name: modelName, location: .folder(path: path)), revision: Revision("step1"),
+              task: TaskSpec(name: "ioi", size: 4, seed: 1), datasetHash: String(repeating: "ab", count: 32),
+              analysis: AnalysisSpec(method: .noop), resultPath: "m/ioi/step1.h5", resultSchemaVersion: 1)
+    }
+
+    /// Our encoder's header, with `edit` applied to its text.
+    static func header(_ a: WireMessage.Assign = assign(), _ edit: (String) -> String = { $0 }) -> [UInt8] {
+        Array(edit(String(decoding: WireCodec().encode(.assign(a))[2], as: UTF8.self)).utf8)
+    }
+
+    @Test func theFastPathReadsWhatJSONDecoderReadsAndReusesNestedValues() throws {
+        let cache = WireDecodeCache()
+        let h = Self.header()
+        #expect(WireCodec.fastAssign(h, cache: cache) == Self.assign())
+        #expect(try JSONDecoder().decode(WireMessage.Assign.self, from: Data(h)) == Self.assign())
+        // The same nested bytes in the next unit's assign: decoded from the cache, still right.
+        #expect(WireCodec.fastAssign(Self.header(Self.assign(lease: 8)), cache: cache) == Self.assign(lease: 8))
+        // Strings in nested values may hold brackets, quotes and escapes.
+        let odd = Self.assign(modelName: "m}]\"{[", path: "/a\\b/{x}")
+        #expect(WireCodec.fastAssign(Self.header(odd), cache: cache) == odd)
+    }
+
+    @Test func anythingUnusualGoesToJSONDecoderWithItsVerdict() throws {
+        let cache = WireDecodeCache()
+        // An extra key: JSONDecoder accepts it; the fast path leaves it to JSONDecoder.
+        let extra = Self.header { $0.replacingOccurrences(of: "\"attempt\":1", with: "\"attempt\":1,\"x\":[1,{}]") }
+        #expect(WireCodec.fastAssign(extra, cache: cache) == nil)
+        #expect(try WireCodec().decode([[1], Array("assign".utf8), extra]) == .assign(Self.assign()))
+        // Broken nested values, mismatched brackets, a truncated header: rejected either way.
+        let base = String(decoding: Self.header(), as: UTF8.self)
+        let broken = [
+            base.replacingOccurrences(of: #""path":"\/m"}"#, with: #""path":"\/m"]"#),
+            base.replacingOccurrences(of: #""path":"\/m"}"#, with: #""path":\/m}"#),
+            base.replacingOccurrences(of: #""size":4"#, with: #""size":"four""#),
+            String(base.dropLast()),
+        ]
+        for text in broken {
+            #expect(text != base, "the edit did not apply")
+            let header = Array(text.utf8)
+            #expect(WireCodec.fastAssign(header, cache: cache) == nil, "\(text)")
+            #expect(throws: WireDecodeError.self) { try WireCodec().decode([[1], Array("assign".utf8), header]) }
+        }
+    }
+}
