@@ -55,7 +55,7 @@ extension Journal {
                 for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM units GROUP BY state") {
                     if let s = UnitState(rawValue: row[0]) { counts[s] = row[1] }
                 }
-                let leases = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM leases") ?? 0
+                let leases = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempts WHERE ended_at IS NULL") ?? 0
                 let workers = try Row.fetchAll(db, sql: "SELECT id, host, pid, capacity, state, last_seen FROM workers ORDER BY last_seen DESC LIMIT 200")
                     .map { JournalStatus.WorkerEntry(id: $0[0], host: $0[1], pid: $0[2], capacity: $0[3], state: $0[4], lastSeen: $0[5]) }
                 let errors = try Row.fetchAll(db, sql: """

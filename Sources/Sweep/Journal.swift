@@ -158,6 +158,16 @@ public final class Journal: Sendable {
                 CREATE INDEX units_pack ON units(pack) WHERE pack IS NOT NULL;
                 """)
         }
+        m.registerMigration("v5-lean-per-unit-writes") { db in
+            // Per unit, the journal wrote six statements; two of them only kept a `leases` table
+            // that mirrors the attempts without an end, and two more kept an index on
+            // `units.state` up to date. Open leases are now `attempts` rows with no `ended_at`;
+            // the few queries by state (status, retry, restart) scan `units` instead.
+            try db.execute(sql: """
+                DROP TABLE leases;
+                DROP INDEX units_state;
+                """)
+        }
         return m
     }
 
@@ -227,7 +237,6 @@ public final class Journal: Sendable {
             try db.execute(sql: """
                 UPDATE attempts SET ended_at = ?, outcome = 'interrupted' WHERE ended_at IS NULL
                 """, arguments: [now])
-            try db.execute(sql: "DELETE FROM leases")
             try db.execute(sql: "UPDATE workers SET state = 'gone', left_reason = 'coordinator restart' WHERE state = 'active'")
             // The units of pending retry requests are already `pending` in `units`: the plan sees them.
             try db.execute(sql: "DELETE FROM retry_requests")
@@ -299,14 +308,11 @@ public final class Journal: Sendable {
     private func apply(_ change: JournalChange, _ db: Database) throws {
         switch change {
         case let .leaseIssued(unit, lease, worker, at):
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO leases (lease, unit_id, worker_id, issued_at) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [Int64(lease), unit.hex, worker, at])
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO attempts (lease, unit_id, worker_id, started_at) VALUES (?, ?, ?, ?)")
                 .execute(arguments: [Int64(lease), unit.hex, worker, at])
             try db.cachedStatement(sql: "UPDATE units SET state = 'leased', updated_at = ? WHERE id = ? AND state = 'pending'")
                 .execute(arguments: [at, unit.hex])
         case let .leaseEnded(unit, lease, outcome, error, at):
-            try db.cachedStatement(sql: "DELETE FROM leases WHERE lease = ?").execute(arguments: [Int64(lease)])
             try db.cachedStatement(sql: """
                 INSERT INTO attempts (lease, unit_id, worker_id, started_at, ended_at, outcome, error)
                 VALUES (?, ?, '', ?, ?, ?, ?)
