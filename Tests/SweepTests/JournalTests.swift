@@ -30,6 +30,7 @@ final class TempDir {
         ])
         #expect(try journal.units().first { $0.id == u }?.state == .leased)
         #expect(try journal.nextLeaseID() == 8)
+        #expect(try journal.status().liveLeases == 1)
         try journal.apply([
             .leaseEnded(unit: u, lease: 7, outcome: .failed, error: "oom", at: 4),
             .unitState(unit: u, state: .pending, attempts: 1, lastError: "oom", at: 4),
@@ -47,15 +48,19 @@ final class TempDir {
         let reader = try Journal(readOnlyPath: dir.path + "/journal.sqlite")
         let status = try reader.status()
         #expect(status.counts[.done] == 1 && status.counts[.pending] == plan.count - 1)
+        #expect(status.liveLeases == 0)
         #expect(status.recentErrors.first?.error == "oom")
         #expect(status.counters["committed"] == 1)
 
         // Restart: leased units go back to pending; quarantined ones come back on request.
         let v = plan[1].id
         try journal.apply([.leaseIssued(unit: v, lease: 9, worker: w, at: 8)])
+        #expect(try journal.status().liveLeases == 1)
         try journal.recoverInterruptedLeases(at: 9)
         rows = try journal.units()
         #expect(rows.first { $0.id == v }?.state == .pending)
+        #expect(try journal.status().liveLeases == 0)
+        #expect(try journal.attempts().first { $0.lease == 9 }?.outcome == "interrupted")
         try journal.apply([.unitState(unit: v, state: .quarantined, attempts: 3, lastError: "x", at: 10)])
         #expect(try journal.retryQuarantined(at: 11) == 1)
         #expect(try journal.units().first { $0.id == v }.map { ($0.state, $0.attempts) } ?? (.done, 9) == (.pending, 0))
