@@ -32,6 +32,10 @@ struct Heads: ParsableCommand {
     @Option(help: "CSPA corpus: JSON Lines with a \"text\" field per document (paper: OpenWebText-10k shuffled with seed 6); default: the IOI prompts.")
     var cspaCorpus: String?
 
+    @Flag(inversion: .prefixedNo,
+          help: "With s_inhibition: the §5.5 flip checks and S2I mask (/s2i) of every head past the e′ threshold (slow: ~0.4 s per head and flip on a 70m model).")
+    var s2iChecks = true
+
     @Option(help: "Output file: .h5 (unit result) or .json.")
     var out: String
 
@@ -62,14 +66,15 @@ struct Heads: ParsableCommand {
         let contentHash = checkpoint.contentHash
         let scorer = HeadScorer(model: try NeoXModel(checkpoint: consume checkpoint), options: options)
         let started = Date()
-        // No circuit here: every head is an S2I candidate (`/s2i` @candidate_source = "all_heads").
-        let report = try scorer.report(kinds, tokenizer: bpe, s2iCandidates: .allHeads)
+        // No circuit here: every head past the e′ threshold is an S2I candidate (@candidate_source = "all_heads").
+        let report = try scorer.report(kinds, tokenizer: bpe, s2iCandidates: s2iChecks ? .allHeads : .none)
         let grids = report.grids
         let seconds = Date().timeIntervalSince(started)
         let revisionName = location.revision ?? "local"
-        let identityText = ["heads", contentHash, revisionName, kinds.map(\.rawValue).sorted().joined(separator: ","),
+        let identityText = (["heads", contentHash, revisionName, kinds.map(\.rawValue).sorted().joined(separator: ","),
                             "seed=\(seed)", bpe?.sha256 ?? "no-tokenizer",
-                            options.cspaCorpus.map { "cspa=" + SHA256Hex.of($0.description) } ?? "cspa=ioi"].joined(separator: "|")
+                            options.cspaCorpus.map { "cspa=" + SHA256Hex.of($0.description) } ?? "cspa=ioi"]
+            + (s2iChecks ? [] : ["no-s2i-checks"])).joined(separator: "|")
         let unitID = SHA256Hex.of(identityText)
         if out.hasSuffix(".json") {
             let report = HeadsReport(

@@ -69,20 +69,46 @@ import Tokenizer
         return (config, w)
     }
 
+    /// Writes the planted name-mover model with the Pythia tokenizer into `folder` (an HF model folder).
+    static func writePlantedModel(to folder: URL) throws -> BPETokenizer {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("tokenizer/tokenizer.json"),
+                                         to: folder.appendingPathComponent("tokenizer.json"))
+        let tokenizer = try BPETokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+        let (config, weights) = plantedNameMover(names: try TaskGenerator(tokenizer: tokenizer).ioiNameIDs())
+        var writer = SafetensorsWriter()
+        for (name, tensor) in weights.namedTensors() { try writer.add(name, tensor) }
+        try writer.write(to: folder.appendingPathComponent("model.safetensors"))
+        try config.hfConfigJSON().write(to: folder.appendingPathComponent("config.json"))
+        return tokenizer
+    }
+
+    @Test func headsCommandWritesFlipChecksUnlessAskedNotTo() throws {
+        guard Binary.available, let binary = Binary.url else { return }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s2iheads-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = directory.appendingPathComponent("model")
+        _ = try Self.writePlantedModel(to: model)
+        for checks in [true, false] {
+            let out = directory.appendingPathComponent("heads-\(checks).json")
+            let arguments = ["heads", "--model", model.path, "--scores", "s_inhibition", "--out", out.path]
+                + (checks ? [] : ["--no-s2i-checks"])
+            let run = Command.run(binary.path, arguments, timeout: 120)
+            #expect(run.succeeded, "\(run)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any])
+            #expect(json["scores"] is [String: Any])
+            let s2i = json["s2i"] as? [String: Any]
+            #expect((s2i != nil) == checks, "s2i in the report: \(s2i != nil), asked for: \(checks)")
+            if let s2i { #expect(s2i["candidate_source"] as? String == "all_heads") }
+        }
+    }
+
     @Test func ioiUnitWritesS2IChecksFromItsCircuit() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s2iunit-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let checkpointFolder = directory.appendingPathComponent("model")
-        try FileManager.default.createDirectory(at: checkpointFolder, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("tokenizer/tokenizer.json"),
-                                         to: checkpointFolder.appendingPathComponent("tokenizer.json"))
-        let tokenizer = try BPETokenizer(contentsOf: checkpointFolder.appendingPathComponent("tokenizer.json"))
-        let (config, weights) = Self.plantedNameMover(names: try TaskGenerator(tokenizer: tokenizer).ioiNameIDs())
-        var writer = SafetensorsWriter()
-        for (name, tensor) in weights.namedTensors() { try writer.add(name, tensor) }
-        try writer.write(to: checkpointFolder.appendingPathComponent("model.safetensors"))
-        try config.hfConfigJSON().write(to: checkpointFolder.appendingPathComponent("config.json"))
+        let tokenizer = try Self.writePlantedModel(to: checkpointFolder)
         let dataset = try TaskGenerator(tokenizer: tokenizer).generate(.ioi, size: 6, seed: 1)
 
         let analysis = AnalysisSpec(method: .eap, circuit: CircuitSearch(threshold: 0.8, start: 5, end: 30, step: 5),
