@@ -26,16 +26,19 @@ extension Coordinator {
         }
     }
 
-    /// After the loop: waits until every packed result is in its own file — without limit
-    /// when the sweep finished, briefly when the coordinator was stopped (the journal keeps
-    /// where the rest is; the next start writes them). Returns how many still wait.
+    /// After the loop: waits until every packed result is in its own file — up to an hour (or
+    /// until 30 s pass without progress) when the sweep finished, briefly when the coordinator
+    /// was stopped (the journal keeps where the rest is; the next start writes them). Returns
+    /// how many still wait.
     func writePackedResults(_ committer: GroupCommitter) -> Int {
         let waiting = committer.waitingResults
         guard waiting > 0 else { return 0 }
         logger.info("writing packed results to their own files", metadata: ["results": "\(waiting)"])
         let left = committer.waitForUnpacking(deadline: .now + (finished ? .seconds(3600) : .seconds(2)))
         if left > 0 {
-            logger.warning("results left in packs until the next start", metadata: ["results": "\(left)"])
+            logger.warning("results left in packs: their own files could not be written now (see the warnings above, e.g. a full disk); start the coordinator again to write them", metadata: [
+                               "results": "\(left)", "packs": "\(store.packFolder)",
+                           ])
         }
         return left
     }

@@ -143,14 +143,21 @@ final class GroupCommitter: @unchecked Sendable {
         return takeCompleted()
     }
 
-    /// Waits until every packed result is in its own file (or `deadline` passes); returns how
-    /// many still wait. Call with no batch submitted.
-    func waitForUnpacking(deadline: ContinuousClock.Instant) -> Int {
+    /// Waits until every packed result is in its own file, `deadline` passes, or no file was
+    /// written for `stall` (e.g. a full disk); returns how many still wait. Call with no batch
+    /// submitted.
+    func waitForUnpacking(deadline: ContinuousClock.Instant, stall: Duration = .seconds(30)) -> Int {
         condition.lock()
         defer { condition.unlock() }
-        while waiting > 0, ContinuousClock.now < deadline {
+        var last = waiting
+        var progressAt = ContinuousClock.now
+        while waiting > 0, ContinuousClock.now < deadline, ContinuousClock.now - progressAt < stall {
             let left = (deadline - ContinuousClock.now).inSeconds
             _ = condition.wait(until: Date(timeIntervalSinceNow: min(0.25, max(0.001, left))))
+            if waiting < last {
+                last = waiting
+                progressAt = ContinuousClock.now
+            }
         }
         return waiting
     }
