@@ -98,7 +98,8 @@ extension Coordinator {
             return
         }
         if !changes.isEmpty { journalTransactions += 1 }
-        committer.submit(.init(files: fileWrites, changes: changes, durability: configuration.durability))
+        committer.submit(.init(files: fileWrites, changes: changes, durability: configuration.durability,
+                               packThreshold: configuration.packThreshold))
         changes.removeAll(keepingCapacity: true)
         fileWrites.removeAll(keepingCapacity: true)
         swap(&inFlight, &outbox)

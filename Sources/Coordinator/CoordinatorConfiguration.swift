@@ -39,6 +39,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var maxMessagesPerTick: Int
     public var limits: WireLimits
     public var durability: ResultDurability
+    /// A group commit with at least this many small shipped results appends them to a result
+    /// pack instead of one file each (their own files follow when idle; schemas/result-packs.md);
+    /// 0 never packs.
+    public var packThreshold: Int
     /// How often the running coordinator looks for units `circuitsweep retry` re-queued.
     public var retryPollInterval: Duration
 
@@ -46,8 +50,10 @@ public struct CoordinatorConfiguration: Sendable {
                 verifyResultsOnStart: Bool = true, resultSchemaVersion: Int = 1,
                 datasets: @escaping DatasetProvider = CoordinatorConfiguration.taskSpecDataset,
                 pollInterval: Duration = .milliseconds(50), maxMessagesPerTick: Int = 4096, limits: WireLimits = .standard,
-                durability: ResultDurability = .syncPerTick, retryPollInterval: Duration = .milliseconds(250)) {
+                durability: ResultDurability = .syncPerTick, retryPollInterval: Duration = .milliseconds(250),
+                packThreshold: Int = 8) {
         self.durability = durability
+        self.packThreshold = packThreshold
         self.retryPollInterval = retryPollInterval
         self.spec = spec
         self.resultsDirectory = resultsDirectory

@@ -23,6 +23,8 @@ final class GroupCommitter: @unchecked Sendable {
         var files: [FileWrite]
         var changes: [JournalChange]
         var durability: ResultDurability
+        /// Pack the small results when there are at least this many (0: never).
+        var packThreshold: Int
     }
 
     /// A verified result to store at its final path.
@@ -43,9 +45,6 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// Results up to this size may go into a pack.
     static let packableBytes = 256 << 10
-    /// A batch packs its small results only when it has at least this many: one pack file
-    /// instead of that many result files (below, the files are written directly).
-    static let minimumPackEntries = 8
     /// Packed results written to their files per step between two checks for a new batch.
     static let unpackStep = 256
     /// Unpacking waits until no batch came for this long (file creation competes with commits)…
@@ -242,7 +241,7 @@ final class GroupCommitter: @unchecked Sendable {
         }
         var packed: [UnitID: PackedResult] = [:]
         packedInLastBatch = 0
-        let packing = packable.count >= Self.minimumPackEntries
+        let packing = batch.packThreshold > 0 && packable.count >= batch.packThreshold
         // A batch whose only files are one pack flushes just that pack (and its folder) instead
         // of the whole file system.
         let packOnly = packing && direct.isEmpty

@@ -34,6 +34,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "How results are made durable before they count as done: fsync-each, sync-per-tick, verify-on-restart.")
     var durability: ResultDurability = .syncPerTick
 
+    @Option(help: "Append a group commit's small results to a result pack once it holds this many; their own files follow when the coordinator is idle (schemas/result-packs.md). 0: always write each file at once.")
+    var packThreshold = 8
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error).")
     var logLevel = "info"
 
@@ -48,6 +51,7 @@ struct CoordinatorCommand: ParsableCommand {
                 """)
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard packThreshold >= 0 else { throw ValidationError("--pack-threshold must be 0 (never pack) or more") }
     }
 
     func run() throws {
@@ -58,7 +62,7 @@ struct CoordinatorCommand: ParsableCommand {
                                               exitWhenDone: !keepRunning, verifyResultsOnStart: !skipVerify,
                                               datasets: TaskDatasets.provider(
                                                   for: spec, sweepDirectory: URL(fileURLWithPath: sweep).deletingLastPathComponent()),
-                                              durability: durability)
+                                              durability: durability, packThreshold: packThreshold)
         let coordinator = try Coordinator(configuration: config, logger: logger, stopToken: signalStopToken)
         let context = try ZMQContext()
         var options = SocketOptions()

@@ -92,8 +92,8 @@ final class Cluster {
         return p
     }
 
-    func startCoordinator(log: String = "coordinator.log") throws -> Process {
-        try start(["coordinator", "sweep.yaml", "--bind", endpoint, "--log-level", "debug"], log: log)
+    func startCoordinator(log: String = "coordinator.log", _ extraArguments: [String] = []) throws -> Process {
+        try start(["coordinator", "sweep.yaml", "--bind", endpoint, "--log-level", "debug"] + extraArguments, log: log)
     }
 
     func startWorker(_ n: Int, capacity: Int = 1) throws -> Process {
