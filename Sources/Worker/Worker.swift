@@ -35,9 +35,13 @@ public struct WorkerConfiguration: Sendable {
     }
 
     public static func defaultID() -> WorkerID {
-        let host = ProcessInfo.processInfo.hostName.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
         let random = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        return WorkerID("\(host.prefix(64))-\(getpid())-\(random)")
+        return WorkerID("\(hostComponent)-\(getpid())-\(random)")
+    }
+
+    /// This host's name as it appears in default worker ids.
+    static var hostComponent: String {
+        String(ProcessInfo.processInfo.hostName.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }.prefix(64))
     }
 }
 
@@ -98,7 +102,8 @@ public final class Worker {
         var isDirectory: ObjCBool = false
         let base = FileManager.default.fileExists(atPath: "/dev/shm", isDirectory: &isDirectory) && isDirectory.boolValue
             && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
-        spool = URL(fileURLWithPath: base).appendingPathComponent("circuitsweep-worker-\(configuration.workerID.value)")
+        spool = URL(fileURLWithPath: base).appendingPathComponent(StaleSpools.prefix + configuration.workerID.value)
+        Self.removeStaleSpools(in: base, logger: logger)
         do {
             try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true)
         } catch {
@@ -112,6 +117,16 @@ public final class Worker {
     }
 
     var now: Double { (ContinuousClock.now - clockStart).inSeconds }
+
+    /// Removes the spools of killed workers of this host (``StaleSpools``).
+    static func removeStaleSpools(in base: String, logger: Logger) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        let stale = StaleSpools.stale(names, host: WorkerConfiguration.hostComponent, isAlive: StaleSpools.isAlive)
+        for name in stale { try? FileManager.default.removeItem(atPath: base + "/" + name) }
+        if !stale.isEmpty {
+            logger.info("removed spools of killed workers", metadata: ["folder": "\(base)", "count": "\(stale.count)"])
+        }
+    }
 
     /// Connects and works until the coordinator finishes the sweep or the token stops us.
     @available(*, noasync)
