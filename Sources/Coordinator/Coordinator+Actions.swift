@@ -98,8 +98,7 @@ extension Coordinator {
             return
         }
         if !changes.isEmpty { journalTransactions += 1 }
-        committer.submit(.init(files: fileWrites, changes: changes, durability: configuration.durability,
-                               packThreshold: configuration.packThreshold))
+        committer.submit(.init(files: fileWrites, changes: changes))
         changes.removeAll(keepingCapacity: true)
         fileWrites.removeAll(keepingCapacity: true)
         swap(&inFlight, &outbox)

@@ -227,6 +227,7 @@ public final class Coordinator {
         let router = try ZMQSocket(context: context, type: .router, options: options)
         socket = router
         let committer = GroupCommitter(journal: journal, store: store, durability: configuration.durability,
+                                       packThreshold: configuration.packThreshold,
                                        logger: logger, waitingResults: packedAtStart)
         packedAtStart = []
         self.committer = committer

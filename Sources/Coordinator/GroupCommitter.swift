@@ -16,15 +16,12 @@ import ZeroMQ
 /// When no batch waits, the thread writes packed results to their own files (``UnpackQueue``),
 /// syncs them, journals them unpacked and deletes each pack once nothing in it is needed.
 final class GroupCommitter: @unchecked Sendable {
-    // @unchecked: `pending`, `completed`, `busy`, `closed` and `waiting` are only touched under
-    // `condition`; `unpacks` and `unpackPausedUntil` only on the commit thread; `journal`,
+    // @unchecked: `pending`, `completed`, `busy`, `closed`, `waiting` and `packed` are only
+    // touched under `condition`; `unpacks` and `unpackPausedUntil` only on the commit thread; `journal`,
     // `store`, `logger` and `wakeup` are Sendable.
     struct Batch: Sendable {
         var files: [FileWrite]
         var changes: [JournalChange]
-        var durability: ResultDurability
-        /// Pack the small results when there are at least this many (0: never).
-        var packThreshold: Int
     }
 
     /// A verified result to store at its final path.
@@ -63,22 +60,24 @@ final class GroupCommitter: @unchecked Sendable {
     private var unpacks = UnpackQueue()
     private var unpackPausedUntil: ContinuousClock.Instant?
     private var lastBatchAt = ContinuousClock.now - .seconds(1)
-    private var packedInLastBatch = 0
     private let packWriter: ResultPackWriter
     /// The pack ``packWriter`` appends to, as ``unpacks`` knows it.
     private var openPack: String?
-    private var durability: ResultDurability
+    private let durability: ResultDurability
+    /// Pack a batch's small results when there are at least this many (0: never).
+    private let packThreshold: Int
     private let journal: Journal
     private let store: ResultStore
     private let logger: Logger
     private let wakeup = WakePipe()
 
     /// - Parameter waitingResults: packed results found at start-up (verified), to unpack first.
-    init(journal: Journal, store: ResultStore, durability: ResultDurability, logger: Logger,
+    init(journal: Journal, store: ResultStore, durability: ResultDurability, packThreshold: Int, logger: Logger,
          waitingResults: [UnpackQueue.Entry] = []) {
         self.journal = journal
         self.store = store
         self.durability = durability
+        self.packThreshold = packThreshold
         self.logger = logger
         packWriter = ResultPackWriter(store: store)
         for entry in waitingResults { _ = unpacks.add(entry) }
@@ -190,7 +189,6 @@ final class GroupCommitter: @unchecked Sendable {
                 condition.lock()
                 completed = outcome
                 waiting = unpacks.count
-                if case .success = outcome { packed += packedInLastBatch }
                 condition.broadcast()
                 condition.unlock()
                 wakeup?.wake()
@@ -227,8 +225,7 @@ final class GroupCommitter: @unchecked Sendable {
     /// Files first (each atomically, or one pack for many small ones), then their sync, then the
     /// journal: a unit is journaled done only once its bytes are durable per `durability`.
     private func commit(_ batch: Batch) -> Result<[FileFailure], JournalError> {
-        durability = batch.durability
-        let fsyncEach = batch.durability == .fsyncEachFile
+        let fsyncEach = durability == .fsyncEachFile
         var failures: [FileFailure] = []
         var direct: [FileWrite] = []
         var packable: [(FileWrite, [UInt8])] = []
@@ -239,9 +236,8 @@ final class GroupCommitter: @unchecked Sendable {
                 direct.append(f)
             }
         }
-        var packed: [UnitID: PackedResult] = [:]
-        packedInLastBatch = 0
-        let packing = batch.packThreshold > 0 && packable.count >= batch.packThreshold
+        var packedAt: [UnitID: PackedResult] = [:]
+        let packing = packThreshold > 0 && packable.count >= packThreshold
         // A batch whose only files are one pack flushes just that pack (and its folder) instead
         // of the whole file system.
         let packOnly = packing && direct.isEmpty
@@ -250,8 +246,8 @@ final class GroupCommitter: @unchecked Sendable {
             do {
                 let appended = try packWriter.append(
                     packable.map { .init(resultPath: $0.0.resultPath, sha256: $0.0.sha256, bytes: $0.1) },
-                    fsync: fsyncEach || (packOnly && batch.durability == .syncPerTick))
-                for (entry, location) in zip(packable, appended.locations) { packed[entry.0.unit] = location }
+                    fsync: fsyncEach || (packOnly && durability == .syncPerTick))
+                for (entry, location) in zip(packable, appended.locations) { packedAt[entry.0.unit] = location }
             } catch {
                 failures += packable.map { FileFailure(unit: $0.0.unit, lease: $0.0.lease, error: error.description) }
             }
@@ -271,14 +267,14 @@ final class GroupCommitter: @unchecked Sendable {
                 failures.append(FileFailure(unit: f.unit, lease: f.lease, error: error.description))
             }
         }
-        if !batch.files.isEmpty, !packOnly, batch.durability == .syncPerTick { store.syncAll() }
+        if !batch.files.isEmpty, !packOnly, durability == .syncPerTick { store.syncAll() }
         let failed = Set(failures.map(\.unit))
         var changes: [JournalChange] = []
         changes.reserveCapacity(batch.changes.count)
         for change in batch.changes {
             if case let .unitDone(unit, path, sha, _, at) = change {
                 if failed.contains(unit) { continue }
-                changes.append(.unitDone(unit: unit, path: path, sha256: sha, packed: packed[unit], at: at))
+                changes.append(.unitDone(unit: unit, path: path, sha256: sha, packed: packedAt[unit], at: at))
             } else {
                 changes.append(change)
             }
@@ -290,14 +286,16 @@ final class GroupCommitter: @unchecked Sendable {
             return .failure(error)
         }
         for f in batch.files where !failed.contains(f.unit) {
-            if let location = packed[f.unit] {
+            if let location = packedAt[f.unit] {
                 completedPacks += unpacks.add(.init(unit: f.unit, resultPath: f.resultPath, location: location))
             } else {
                 completedPacks += unpacks.supersede(f.unit)
             }
         }
         removePacks(completedPacks)
-        packedInLastBatch = packed.count
+        condition.lock()
+        packed += packedAt.count
+        condition.unlock()
         return .success(failures)
     }
 

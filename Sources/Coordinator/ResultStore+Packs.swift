@@ -37,15 +37,6 @@ extension ResultStore {
         return (buffer, locations)
     }
 
-    /// Writes `entries` into a new pack of their own (closed at once) and returns each one's
-    /// location (same order), the pack and its folder flushed.
-    @available(*, noasync)
-    func writePack(_ entries: [PackEntry]) throws(ResultStoreError) -> [PackedResult] {
-        let writer = ResultPackWriter(store: self)
-        defer { _ = writer.close() }
-        return try writer.append(entries, fsync: true).locations
-    }
-
     /// The bytes of a packed result.
     @available(*, noasync)
     func read(_ location: PackedResult) throws(ResultStoreError) -> [UInt8] {

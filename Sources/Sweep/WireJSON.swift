@@ -242,42 +242,52 @@ enum WireJSON {
     }
 }
 
-/// JSON of the values an `assign` repeats unit after unit (model, task, analysis), encoded
-/// once each. Small: a sweep has few distinct ones; the oldest is dropped beyond 64.
-final class WireFragmentCache: Sendable {
-    private let entries = Mutex<[(key: Fragment, json: [UInt8])]>([])
+/// A few values kept by key, the oldest dropped beyond 64: the values an `assign` repeats unit
+/// after unit (model, task, analysis), so each is encoded (or decoded) once per sweep.
+final class WireSmallCache<Key: Equatable & Sendable, Value: Sendable>: Sendable {
+    private let entries = Mutex<[(key: Key, value: Value)]>([])
 
+    /// The cached value for `key`, else `make()`'s (cached unless `nil`).
+    func value(for key: Key, make: () -> Value?) -> Value? {
+        if let hit = entries.withLock({ list in list.first { $0.key == key }?.value }) { return hit }
+        guard let value = make() else { return nil }
+        entries.withLock { list in
+            if list.count >= 64 { list.removeFirst() }
+            list.append((key, value))
+        }
+        return value
+    }
+}
+
+/// JSON of the `assign` fragments, encoded once each.
+final class WireFragmentCache: Sendable {
     enum Fragment: Equatable, Sendable {
         case model(ModelSpec)
         case task(TaskSpec)
         case analysis(AnalysisSpec)
     }
 
+    private let cache = WireSmallCache<Fragment, [UInt8]>()
+
     func json(for fragment: Fragment, encode: () -> [UInt8]) -> [UInt8] {
-        if let hit = entries.withLock({ list in list.first { $0.key == fragment }?.json }) { return hit }
-        let json = encode()
-        entries.withLock { list in
-            if list.count >= 64 { list.removeFirst() }
-            list.append((fragment, json))
-        }
-        return json
+        cache.value(for: fragment, make: encode) ?? encode()
     }
 }
 
-/// What `JSONDecoder` made of the nested values an `assign` repeats unit after unit (model,
-/// task, analysis), keyed by their exact bytes, so that a worker decodes each once. Small: a
-/// sweep has few distinct ones; the oldest is dropped beyond 64.
+/// What `JSONDecoder` made of the `assign` fragments, keyed by their exact bytes (and the type
+/// read), so that a worker decodes each once.
 final class WireDecodeCache: Sendable {
-    private let entries = Mutex<[(bytes: ArraySlice<UInt8>, value: any Sendable)]>([])
+    private struct Key: Equatable, Sendable {
+        var type: ObjectIdentifier
+        var bytes: ArraySlice<UInt8>
+    }
+
+    private let cache = WireSmallCache<Key, any Sendable>()
 
     /// The cached value for `bytes`, else `JSONDecoder`'s (cached); `nil` if it does not decode.
     func value<T: Decodable & Sendable>(_ type: T.Type, _ bytes: ArraySlice<UInt8>) -> T? {
-        if let hit = entries.withLock({ list in list.first { $0.bytes == bytes && $0.value is T }?.value as? T }) { return hit }
-        guard let value = try? JSONDecoder().decode(T.self, from: Data(bytes)) else { return nil }
-        entries.withLock { list in
-            if list.count >= 64 { list.removeFirst() }
-            list.append((bytes, value))
-        }
-        return value
+        cache.value(for: Key(type: ObjectIdentifier(T.self), bytes: bytes)) {
+            try? JSONDecoder().decode(T.self, from: Data(bytes))
+        } as? T
     }
 }

@@ -122,3 +122,13 @@ extension ClusterProcessTests {
         }
     }
 }
+
+extension ResultStore {
+    /// Writes `entries` into a new pack of their own (closed at once), as a coordinator stopped
+    /// before writing their files would have left them; returns each one's location.
+    func writePack(_ entries: [PackEntry]) throws -> [PackedResult] {
+        let writer = ResultPackWriter(store: self)
+        defer { writer.close() }
+        return try writer.append(entries, fsync: true).locations
+    }
+}
