@@ -28,7 +28,8 @@ let package = Package(
             "CZeroMQ", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "CKernels"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Checksum", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // Numerics and science.

@@ -175,7 +175,7 @@ public struct EdgeAttribution: Sendable {
             for i in 0..<block { dz.pointer[i] = zc[i] - zx[i] }
             for h in 0..<H {
                 model.headResult(z: dz.pointer, zStride: d, rows: T, layer: l, head: h,
-                                 output: out + g.senderIndex(ofHead: h, layer: l) * block, accumulate: false)
+                                 output: out + g.senderIndex(ofHead: h, layer: l) * block)
             }
             let m = out + g.senderIndex(ofMLP: l) * block
             let mc = corrupted.mlpOutput(l), mx = clean.mlpOutput(l)

@@ -41,11 +41,11 @@ struct MetricReadout {
         into seed: UnsafeMutablePointer<Float>
     ) {
         let d = model.d
-        let embedOut = model.embedOut.pointer
+        let embedOut = model.embedOut
         switch metric {
         case .logitDiff:
             for (i, row) in rows.enumerated() {
-                let c = embedOut + examples[i].correct[0] * d, n = embedOut + examples[i].incorrect[0] * d
+                let c = embedOut.row(examples[i].correct[0]), n = embedOut.row(examples[i].incorrect[0])
                 let s = seed + row * d, w = weights[i]
                 for k in 0..<d { s[k] -= w * (c[k] - n[k]) }
             }
@@ -64,15 +64,14 @@ struct MetricReadout {
                 for (id, wt) in pw { g[id] += -w * p[id] * wt }
             }
             let dNorm = FloatBuffer(count: rows.count * d)
-            BLAS.sgemm(.none, .none, m: rows.count, n: d, k: V, a: dLogits.pointer, lda: V,
-                       b: embedOut, ldb: d, c: dNorm.pointer, ldc: d)
+            embedOut.multiplyTransposed(dLogits.pointer, rows: rows.count, into: dNorm.pointer)
             for (i, row) in rows.enumerated() { Kernels.add(dNorm.pointer + i * d, into: seed + row * d, count: d) }
         }
     }
 
     private func logit(_ finalNorm: UnsafePointer<Float>, row: Int, id: Int) -> Double {
         let d = model.d
-        let x = finalNorm + row * d, e = model.embedOut.pointer + id * d
+        let x = finalNorm + row * d, e = model.embedOut.row(id)
         var s: Double = 0
         for k in 0..<d { s += Double(x[k] * e[k]) }
         return s

@@ -255,9 +255,8 @@ final class PatchedChunk {
                         Kernels.layerNorm(rows: T, width: d, input: x, inputStride: d,
                                           weight: w.inputNormWeight.pointer, bias: w.inputNormBias.pointer,
                                           eps: model.config.layerNormEps, output: scratch.normed.pointer, outputStride: d)
-                        model.linear(scratch.normed.pointer, rows: T, inWidth: d, weight: w.qkvWeight.pointer + column * d,
-                                     bias: w.qkvBias.pointer + column, outWidth: dh,
-                                     output: scratch.qkv.pointer + column, outputStride: 3 * d)
+                        model.linear(scratch.normed.pointer, rows: T, weight: w.qkvWeight, outputs: column..<column + dh,
+                                     bias: w.qkvBias.pointer + column, output: scratch.qkv.pointer + column, outputStride: 3 * d)
                         if slot != .v { model.applyRotary(headBlock: scratch.qkv.pointer + column, stride: 3 * d, layout: suffix) }
                     } else {
                         for row in 0..<T {
@@ -277,7 +276,7 @@ final class PatchedChunk {
                     for c in 0..<dh { zr[c] -= cr[c] }
                 }
                 model.headResult(z: scratch.z.pointer, zStride: d, rows: T, layer: l, head: h,
-                                 output: scratch.deltas.pointer + sender * block, accumulate: false)
+                                 output: scratch.deltas.pointer + sender * block)
             }
             // MLP.
             let mlpSender = g.senderIndex(ofMLP: l)

@@ -89,11 +89,9 @@ extension NeoXModel {
             let w = layers[l]
             // MLP: dact = dRes·W_h, ⊙ gelu′(pre), u = dpre·W_4h, g = LN2ᵀ(u).
             let dAct = ws.mlpGradient.pointer
-            BLAS.sgemmSplittingColumns(.none, .none, m: R, n: mlpDim, k: d, a: dRes, lda: d,
-                                       b: w.mlpOutWeight.pointer, ldb: mlpDim, c: dAct, ldc: mlpDim)
+            w.mlpOutWeight.multiplyTransposed(dRes, rows: R, into: dAct)
             ParallelKernels.geluBackward(dAct, preActivation: trace.mlpPreActivation(l), count: R * mlpDim)
-            BLAS.sgemmSplittingColumns(.none, .none, m: R, n: d, k: mlpDim, a: dAct, lda: mlpDim,
-                                       b: w.mlpInWeight.pointer, ldb: d, c: u, ldc: d)
+            w.mlpInWeight.multiplyTransposed(dAct, rows: R, into: u)
             ParallelKernels.layerNormBackward(rows: R, width: d, upstream: u, upstreamStride: d,
                                       normalized: trace.normalized2(l), inverseStd: trace.inverseStd2(l),
                                       weight: w.postAttentionNormWeight.pointer, output: g, outputStride: d,
@@ -104,8 +102,7 @@ extension NeoXModel {
             let dAttn = config.useParallelResidual ? dRes : dPrev
             // dz = dAttn · W_dense.
             let dz = ws.zGradient.pointer
-            BLAS.sgemmSplittingColumns(.none, .none, m: R, n: d, k: d, a: dAttn, lda: d,
-                                       b: w.denseWeight.pointer, ldb: d, c: dz, ldc: d)
+            w.denseWeight.multiplyTransposed(dAttn, rows: R, into: dz)
             attentionBackward(trace: trace, layer: l, layout: layout, dz: dz,
                               dqkv: ws.qkvGradient.pointer, scratch: ws.scoreGradient.pointer)
             // Per slot: u = dslot·W_slot,h ([R,dh]·[dh,d]), g = LN1ᵀ(u); sum into ∂ℒ/∂xˡ.
@@ -113,8 +110,8 @@ extension NeoXModel {
             for j in 0..<3 {
                 for h in 0..<H {
                     let column = h * 3 * dh + j * dh
-                    BLAS.sgemm(.none, .none, m: R, n: d, k: dh, a: dqkv + column, lda: ld,
-                               b: w.qkvWeight.pointer + column * d, ldb: d, c: u, ldc: d)
+                    w.qkvWeight.multiplyTransposed(dqkv + column, rows: R, gradientStride: ld, into: u,
+                                                   rowRange: column..<column + dh)
                     ParallelKernels.layerNormBackward(rows: R, width: d, upstream: u, upstreamStride: d,
                                               normalized: trace.normalized1(l), inverseStd: trace.inverseStd1(l),
                                               weight: w.inputNormWeight.pointer, output: g, outputStride: d,

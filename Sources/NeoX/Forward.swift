@@ -29,8 +29,7 @@ extension NeoXModel {
                               eps: config.layerNormEps, output: ln, outputStride: d,
                               normalized: trace.normalized1(l), inverseStd: trace.inverseStd1(l))
             let qkv = trace.qkv(l)
-            linear(ln, rows: R, inWidth: d, weight: w.qkvWeight.pointer, bias: w.qkvBias.pointer,
-                   outWidth: 3 * d, output: qkv, outputStride: 3 * d)
+            linear(ln, rows: R, weight: w.qkvWeight, bias: w.qkvBias.pointer, output: qkv, outputStride: 3 * d)
             applyRotary(qkv: qkv, layout: layout)
             hooks?.qkv?(l, qkv)
             attend(qkv: qkv, layout: layout,
@@ -39,8 +38,7 @@ extension NeoXModel {
                    prefixRowOffsets: prefix?.rowOffsets ?? [])
             hooks?.z?(l, trace.z(l))
             let attnOut = trace.attentionOutput(l)
-            linear(trace.z(l), rows: R, inWidth: d, weight: w.denseWeight.pointer, bias: w.denseBias.pointer,
-                   outWidth: d, output: attnOut, outputStride: d)
+            linear(trace.z(l), rows: R, weight: w.denseWeight, bias: w.denseBias.pointer, output: attnOut, outputStride: d)
             // MLP on LN2(xˡ) (parallel) or LN2(xˡ + a) (sequential).
             let mlpInput: UnsafeMutablePointer<Float>
             if config.useParallelResidual {
@@ -88,22 +86,20 @@ extension NeoXModel {
 
     /// output [rows, V] = x [rows, d] · E_outᵀ.
     func unembed(_ x: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
-        BLAS.sgemmSplittingColumns(.none, .transposed, m: rows, n: vocabSize, k: d,
-                                   a: x, lda: d, b: embedOut.pointer, ldb: d, c: output, ldc: vocabSize)
+        embedOut.multiply(x, rows: rows, into: output, outputStride: vocabSize)
     }
 
     // MARK: Building blocks (shared with the patched evaluation)
 
-    /// y = x·Wᵀ + b for an HF `nn.Linear` weight W [out, in].
-    @inlinable
+    /// y = x·Wᵀ + b for an HF `nn.Linear` weight W [out, in], or for its output rows `outputs`
+    /// (then y has `outputs.count` columns and `bias` starts at the first of them).
     public func linear(
-        _ x: UnsafePointer<Float>, rows: Int, inWidth: Int, inputStride: Int? = nil,
-        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outWidth: Int,
+        _ x: UnsafePointer<Float>, rows: Int, inputStride: Int? = nil,
+        weight: PackedMatrix, outputs: Range<Int>? = nil, bias: UnsafePointer<Float>?,
         output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
-        BLAS.sgemmSplittingColumns(.none, .transposed, m: rows, n: outWidth, k: inWidth,
-                                   a: x, lda: inputStride ?? inWidth, b: weight, ldb: inWidth, c: output, ldc: outputStride)
-        if let bias { Kernels.addBias(bias, to: output, rows: rows, width: outWidth, stride: outputStride) }
+        weight.multiply(x, rows: rows, inputStride: inputStride, bias: bias, into: output, outputStride: outputStride,
+                        rowRange: outputs)
     }
 
     /// MLP on an already layer-normed input: pre = u·W_4hᵀ + b_4h, out = gelu(pre)·W_hᵀ + b_h.
@@ -113,11 +109,9 @@ extension NeoXModel {
         output: UnsafeMutablePointer<Float>
     ) {
         let w = layers[l]
-        linear(u, rows: rows, inWidth: d, weight: w.mlpInWeight.pointer, bias: w.mlpInBias.pointer,
-               outWidth: mlpDim, output: preActivation, outputStride: mlpDim)
+        linear(u, rows: rows, weight: w.mlpInWeight, bias: w.mlpInBias.pointer, output: preActivation, outputStride: mlpDim)
         ParallelKernels.gelu(preActivation, into: activationScratch, count: rows * mlpDim)
-        linear(activationScratch, rows: rows, inWidth: mlpDim, weight: w.mlpOutWeight.pointer,
-               bias: w.mlpOutBias.pointer, outWidth: d, output: output, outputStride: d)
+        linear(activationScratch, rows: rows, weight: w.mlpOutWeight, bias: w.mlpOutBias.pointer, output: output, outputStride: d)
     }
 
     /// Applies the partial rotary embedding in place to q and k of every head (fused layout,

@@ -101,7 +101,7 @@ extension NeoXModel {
             (0..<heads).map { h in
                 var t = Tensor(zeros: [n, d])
                 t.storage.withUnsafeMutableBufferPointer { o in
-                    headResult(z: trace.z(l), zStride: d, rows: n, layer: l, head: h, output: o.baseAddress!, accumulate: false)
+                    headResult(z: trace.z(l), zStride: d, rows: n, layer: l, head: h, output: o.baseAddress!)
                 }
                 return t
             }
@@ -111,12 +111,9 @@ extension NeoXModel {
     /// Head h's contribution to the residual: z_h [rows, dh] (column h·dh of `z`) · W_O,h, where
     /// W_O,h = W_dense[:, h·dh ..< (h+1)·dh]ᵀ. Excludes b_O.
     public func headResult(
-        z: UnsafePointer<Float>, zStride: Int, rows: Int, layer l: Int, head h: Int,
-        output: UnsafeMutablePointer<Float>, accumulate: Bool, alpha: Float = 1
+        z: UnsafePointer<Float>, zStride: Int, rows: Int, layer l: Int, head h: Int, output: UnsafeMutablePointer<Float>
     ) {
-        BLAS.sgemm(.none, .transposed, m: rows, n: d, k: headDim, alpha: alpha,
-                   a: z + h * headDim, lda: zStride,
-                   b: layers[l].denseWeight.pointer + h * headDim, ldb: d,
-                   beta: accumulate ? 1 : 0, c: output, ldc: d)
+        layers[l].denseWeight.multiply(z + h * headDim, rows: rows, inputStride: zStride, into: output, outputStride: d,
+                                       columnRange: h * headDim..<(h + 1) * headDim)
     }
 }

@@ -1,7 +1,8 @@
 import Tensor
 
 /// A GPT-NeoX model prepared for the forward and backward passes: weights copied once into
-/// stable Float32 buffers, rotary tables and the attention scale computed once.
+/// stable Float32 buffers (the matrices of the linear layers and the unembedding packed into
+/// panels for `PackedMatrix`'s kernels), rotary tables and the attention scale computed once.
 ///
 /// The fused QKV matrix is head-major (spec §1.4): the rows of (head h, slot j ∈ {q,k,v}) are the
 /// contiguous block `h·3dh + j·dh ..< +dh`, so every per-head projection (forward and the per-slot
@@ -13,26 +14,26 @@ public final class NeoXModel: @unchecked Sendable {
     public let layers: [PreparedLayer]
     /// `embed_in` [V, d].
     public let embedIn: FloatBuffer
-    /// `embed_out` / `lm_head` [V, d].
-    public let embedOut: FloatBuffer
+    /// `embed_out` / `lm_head` [V, d], packed.
+    public let embedOut: PackedMatrix
     public let finalNormWeight: FloatBuffer
     public let finalNormBias: FloatBuffer
     public let rotary: RotaryTable
     /// d_head^(−1/2) as HF computes it (`head_size ** -0.5`, then used in Float32).
     public let attentionScale: Float
 
-    /// One layer's weights in HF layout (`[out, in]` matrices).
+    /// One layer's weights; matrices are HF's `[out, in]` ones, packed.
     public struct PreparedLayer: @unchecked Sendable {
         public let inputNormWeight: FloatBuffer, inputNormBias: FloatBuffer
         public let postAttentionNormWeight: FloatBuffer, postAttentionNormBias: FloatBuffer
         /// [3d, d], head-major rows; [3d].
-        public let qkvWeight: FloatBuffer, qkvBias: FloatBuffer
+        public let qkvWeight: PackedMatrix, qkvBias: FloatBuffer
         /// [d, d] (column h·dh + c reads head h); [d] = b_O.
-        public let denseWeight: FloatBuffer, denseBias: FloatBuffer
+        public let denseWeight: PackedMatrix, denseBias: FloatBuffer
         /// [d_mlp, d]; [d_mlp].
-        public let mlpInWeight: FloatBuffer, mlpInBias: FloatBuffer
+        public let mlpInWeight: PackedMatrix, mlpInBias: FloatBuffer
         /// [d, d_mlp]; [d].
-        public let mlpOutWeight: FloatBuffer, mlpOutBias: FloatBuffer
+        public let mlpOutWeight: PackedMatrix, mlpOutBias: FloatBuffer
     }
 
     public var d: Int { config.hiddenSize }
@@ -99,9 +100,16 @@ public final class NeoXModel: @unchecked Sendable {
             }
             return buffer  // `source` is released here
         }
+        func pack(_ slot: inout Tensor, _ name: String, _ shape: [Int]) throws(NeoXModelError) -> PackedMatrix {
+            guard slot.shape == shape else { throw .shapeMismatch(tensor: name, expected: shape, actual: slot.shape) }
+            var source = Tensor(zeros: [0])
+            swap(&source, &slot)
+            return source.storage.withUnsafeBufferPointer { PackedMatrix(rowMajor: $0, rows: shape[0], columns: shape[1]) }
+            // `source` is released here
+        }
         self.config = config
         embedIn = try take(&weights.embedIn, "gpt_neox.embed_in.weight", [v, d])
-        embedOut = try take(&weights.embedOut, "embed_out.weight", [v, d])
+        embedOut = try pack(&weights.embedOut, "embed_out.weight", [v, d])
         finalNormWeight = try take(&weights.finalLayerNormWeight, "gpt_neox.final_layer_norm.weight", [d])
         finalNormBias = try take(&weights.finalLayerNormBias, "gpt_neox.final_layer_norm.bias", [d])
         var prepared: [PreparedLayer] = []
@@ -113,13 +121,13 @@ public final class NeoXModel: @unchecked Sendable {
                 inputNormBias: try take(&weights.layers[l].inputLayerNormBias, p + "input_layernorm.bias", [d]),
                 postAttentionNormWeight: try take(&weights.layers[l].postAttentionLayerNormWeight, p + "post_attention_layernorm.weight", [d]),
                 postAttentionNormBias: try take(&weights.layers[l].postAttentionLayerNormBias, p + "post_attention_layernorm.bias", [d]),
-                qkvWeight: try take(&weights.layers[l].qkvWeight, p + "attention.query_key_value.weight", [3 * d, d]),
+                qkvWeight: try pack(&weights.layers[l].qkvWeight, p + "attention.query_key_value.weight", [3 * d, d]),
                 qkvBias: try take(&weights.layers[l].qkvBias, p + "attention.query_key_value.bias", [3 * d]),
-                denseWeight: try take(&weights.layers[l].denseWeight, p + "attention.dense.weight", [d, d]),
+                denseWeight: try pack(&weights.layers[l].denseWeight, p + "attention.dense.weight", [d, d]),
                 denseBias: try take(&weights.layers[l].denseBias, p + "attention.dense.bias", [d]),
-                mlpInWeight: try take(&weights.layers[l].mlpInWeight, p + "mlp.dense_h_to_4h.weight", [f, d]),
+                mlpInWeight: try pack(&weights.layers[l].mlpInWeight, p + "mlp.dense_h_to_4h.weight", [f, d]),
                 mlpInBias: try take(&weights.layers[l].mlpInBias, p + "mlp.dense_h_to_4h.bias", [f]),
-                mlpOutWeight: try take(&weights.layers[l].mlpOutWeight, p + "mlp.dense_4h_to_h.weight", [d, f]),
+                mlpOutWeight: try pack(&weights.layers[l].mlpOutWeight, p + "mlp.dense_4h_to_h.weight", [d, f]),
                 mlpOutBias: try take(&weights.layers[l].mlpOutBias, p + "mlp.dense_4h_to_h.bias", [d])))
         }
         layers = prepared

@@ -78,7 +78,7 @@ public enum CopySuppressionScores {
             for l in 0..<L {
                 for h in 0..<H {
                     output.withUnsafeMutableBufferPointer { o in
-                        model.headResult(z: trace.z(l), zStride: d, rows: n, layer: l, head: h, output: o.baseAddress!, accumulate: false)
+                        model.headResult(z: trace.z(l), zStride: d, rows: n, layer: l, head: h, output: o.baseAddress!)
                     }
                     let base = (l * H + h) * longestReference * d
                     for p in 0..<n {
@@ -92,11 +92,16 @@ public enum CopySuppressionScores {
 
         // ŵ_t for every token: unit(g ⊙ (W_U[t] − mean_t W_U)).
         let gain = Array(UnsafeBufferPointer(start: model.finalNormWeight.pointer, count: d))
-        let unembedding = model.embedOut.pointer
+        let unembedding = model.embedOut
         var meanRow = [Double](repeating: 0, count: d)
-        for t in 0..<V { for c in 0..<d { meanRow[c] += Double(unembedding[t * d + c]) } }
+        var unembeddingRow = [Float](repeating: 0, count: d)
+        for t in 0..<V {
+            unembeddingRow.withUnsafeMutableBufferPointer { unembedding.copyRow(t, into: $0.baseAddress!) }
+            for c in 0..<d { meanRow[c] += Double(unembeddingRow[c]) }
+        }
         func direction(_ t: Int) -> [Float] {
-            var w = (0..<d).map { c in gain[c] * (unembedding[t * d + c] - Float(meanRow[c] / Double(V))) }
+            let row = unembedding.row(t)
+            var w = (0..<d).map { c in gain[c] * (row[c] - Float(meanRow[c] / Double(V))) }
             let norm = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
             for c in 0..<d { w[c] = norm > 1e-6 ? w[c] / norm : 0 }
             return w
@@ -122,8 +127,8 @@ public enum CopySuppressionScores {
                     var values = [Float](repeating: 0, count: n * d)
                     values.withUnsafeMutableBufferPointer { o in
                         // v_k (columns h·3dh + 2dh of the fused q/k/v) · W_O,h.
-                        BLAS.sgemm(.none, .transposed, m: n, n: d, k: dh, a: trace.qkv(l) + h * 3 * dh + 2 * dh, lda: 3 * d,
-                                   b: model.layers[l].denseWeight.pointer + h * dh, ldb: d, c: o.baseAddress!, ldc: d)
+                        model.layers[l].denseWeight.multiply(trace.qkv(l) + h * 3 * dh + 2 * dh, rows: n, inputStride: 3 * d,
+                                                             into: o.baseAddress!, outputStride: d, columnRange: h * dh..<(h + 1) * dh)
                     }
                     let o = (0..<n).map { centred(values, row: $0, width: d) }
                     let base = (l * H + h) * longestReference * d
@@ -149,8 +154,7 @@ public enum CopySuppressionScores {
                     var shifted = [Float](repeating: 0, count: 2 * n * V)
                     shifted.withUnsafeMutableBufferPointer { s in
                         deltas.withUnsafeBufferPointer { x in
-                            BLAS.sgemm(.none, .transposed, m: 2 * n, n: V, k: d, a: x.baseAddress!, lda: d,
-                                       b: unembedding, ldb: d, c: s.baseAddress!, ldc: V)
+                            unembedding.multiply(x.baseAddress!, rows: 2 * n, into: s.baseAddress!, outputStride: V)
                         }
                     }
                     let ablated = logSoftmax(logits, shiftedBy: shifted, rows: 2 * n, width: V)
@@ -193,7 +197,7 @@ public enum CopySuppressionScores {
         firstOccurrence: [Bool], functionTokens: Set<Int>, fraction: Double
     ) -> [Bool] {
         let n = tokens.count, d = model.d
-        let gain = model.finalNormWeight.pointer, unembedding = model.embedOut.pointer
+        let gain = model.finalNormWeight.pointer
         let blocked: Float = -1e9
         var kept = [Bool](repeating: false, count: n * n)
         for q in 0..<n {
@@ -203,8 +207,9 @@ public enum CopySuppressionScores {
             mean /= Float(d)
             var lens = [Float](repeating: blocked, count: n)
             for k in 0...q where !functionTokens.contains(tokens[k]) {
+                let unembedding = model.embedOut.row(tokens[k])
                 var dot: Float = 0
-                for c in 0..<d { dot += (x[c] - mean) / sigma[q] * gain[c] * unembedding[tokens[k] * d + c] }
+                for c in 0..<d { dot += (x[c] - mean) / sigma[q] * gain[c] * unembedding[c] }
                 lens[k] = dot
             }
             let ranked = (0..<n).map { firstOccurrence[$0] ? lens[$0] : blocked }.sorted(by: >)

@@ -96,7 +96,7 @@ public enum IOIPathPatching {
     /// logit[IO] − logit[S] of one final-norm row x (the unembedding has no bias).
     static func logitDiff(_ x: UnsafePointer<Float>, _ example: TaskExample, model: NeoXModel) -> Double {
         let d = model.d
-        let io = model.embedOut.pointer + example.correct[0] * d, s = model.embedOut.pointer + example.incorrect[0] * d
+        let io = model.embedOut.row(example.correct[0]), s = model.embedOut.row(example.incorrect[0])
         var difference: Float = 0
         for c in 0..<d { difference += x[c] * (io[c] - s[c]) }
         return Double(difference)

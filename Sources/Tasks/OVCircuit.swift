@@ -134,9 +134,12 @@ struct ScoreWeights {
                 }
             }
         case let .model(model):
-            let buffer = Self.buffer(part, of: model)
             out.storage.withUnsafeMutableBufferPointer { dst in
-                if let to = dst.baseAddress { to.update(from: buffer.pointer + start, count: count) }
+                guard let to = dst.baseAddress else { return }
+                switch Self.storage(part, of: model) {
+                case let .plain(buffer): to.update(from: buffer.pointer + start, count: count)
+                case let .packed(matrix): matrix.copyElements(from: start, count: count, into: to)
+                }
             }
         }
         return out
@@ -153,19 +156,25 @@ struct ScoreWeights {
         return out
     }
 
-    private static func buffer(_ part: Part, of model: NeoXModel) -> FloatBuffer {
+    /// Where a model keeps a part: vectors and the embedding plain, matrices packed.
+    private enum ModelStorage {
+        case plain(FloatBuffer)
+        case packed(PackedMatrix)
+    }
+
+    private static func storage(_ part: Part, of model: NeoXModel) -> ModelStorage {
         switch part {
-        case .embedIn: model.embedIn
-        case .embedOut: model.embedOut
-        case .finalNormWeight: model.finalNormWeight
-        case .finalNormBias: model.finalNormBias
-        case let .inputNormWeight(l): model.layers[l].inputNormWeight
-        case let .qkvWeight(l): model.layers[l].qkvWeight
-        case let .denseWeight(l): model.layers[l].denseWeight
-        case let .mlpInWeight(l): model.layers[l].mlpInWeight
-        case let .mlpInBias(l): model.layers[l].mlpInBias
-        case let .mlpOutWeight(l): model.layers[l].mlpOutWeight
-        case let .mlpOutBias(l): model.layers[l].mlpOutBias
+        case .embedIn: .plain(model.embedIn)
+        case .embedOut: .packed(model.embedOut)
+        case .finalNormWeight: .plain(model.finalNormWeight)
+        case .finalNormBias: .plain(model.finalNormBias)
+        case let .inputNormWeight(l): .plain(model.layers[l].inputNormWeight)
+        case let .qkvWeight(l): .packed(model.layers[l].qkvWeight)
+        case let .denseWeight(l): .packed(model.layers[l].denseWeight)
+        case let .mlpInWeight(l): .packed(model.layers[l].mlpInWeight)
+        case let .mlpInBias(l): .plain(model.layers[l].mlpInBias)
+        case let .mlpOutWeight(l): .packed(model.layers[l].mlpOutWeight)
+        case let .mlpOutBias(l): .plain(model.layers[l].mlpOutBias)
         }
     }
 }

@@ -5,7 +5,7 @@ import NeoX
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print measured figures.",
-        subcommands: [BenchBLAS.self, BenchForward.self, BenchLoad.self, BenchAttribute.self, BenchResults.self, BenchSweep.self]
+        subcommands: [BenchBLAS.self, BenchLinear.self, BenchForward.self, BenchLoad.self, BenchAttribute.self, BenchResults.self, BenchSweep.self]
     )
 }
 
