@@ -97,7 +97,11 @@ public final class PackedMatrix: @unchecked Sendable {
         let width = columnsUsed.count, ldy = outputStride ?? rowsUsed.count
         let packedInput = UnsafeMutablePointer<Float>.allocate(capacity: max(1, Int(ck_activations_count(m, width))))
         defer { packedInput.deallocate() }
-        ck_pack_activations(x, inputStride ?? width, m, width, packedInput)
+        let source = SendablePointer(UnsafeMutablePointer(mutating: x)), packedTarget = SendablePointer(packedInput)
+        let ldx = inputStride ?? width
+        Self.packRows(m, block: Int(CK_ROWS), width: width, threads: threads) { lo, count in
+            ck_pack_activations(source.base + lo * ldx, ldx, count, width, packedTarget.base + lo * width)
+        }
         let panel = Int(CK_PANEL), firstPanel = rowsUsed.lowerBound / panel
         let panelsUsed = (rowsUsed.upperBound + panel - 1) / panel - firstPanel
         let parts = Self.parts(threads: threads, units: panelsUsed, work: m * rowsUsed.count * width)
@@ -130,7 +134,12 @@ public final class PackedMatrix: @unchecked Sendable {
         let r0 = rowsUsed.lowerBound, r1 = rowsUsed.upperBound
         let packedGradient = UnsafeMutablePointer<Float>.allocate(capacity: max(1, Int(ck_gradients_count(m, r0, r1))))
         defer { packedGradient.deallocate() }
-        ck_pack_gradients(dy, gradientStride ?? rowsUsed.count, m, r0, r1, packedGradient)
+        let paddedRows = Int(ck_gradients_count(1, r0, r1)) / 16
+        let source = SendablePointer(UnsafeMutablePointer(mutating: dy)), packedTarget = SendablePointer(packedGradient)
+        let lddy = gradientStride ?? rowsUsed.count
+        Self.packRows(m, block: 16, width: paddedRows, threads: threads) { lo, count in
+            ck_pack_gradients(source.base + lo * lddy, lddy, count, r0, r1, packedTarget.base + lo * paddedRows)
+        }
         let group = Int(CK_ROWS), groups = (columnsUsed.count + group - 1) / group
         let parts = Self.parts(threads: threads, units: groups, work: m * rowsUsed.count * columnsUsed.count)
         let g = SendablePointer(packedGradient), out = SendablePointer(dx), w = SendablePointer(storage)
@@ -145,6 +154,18 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// Whether the AVX2/FMA micro-kernels serve the products on this CPU.
     public static var usesVectorKernels: Bool { ck_vector_kernels() != 0 }
+
+    /// Runs `pack(firstRow, rowCount)` over row ranges aligned to `block` rows, on `threads`
+    /// threads when there are at least 2¹⁸ elements to move (a block's packed form starts at
+    /// firstRow·width).
+    private static func packRows(_ m: Int, block: Int, width: Int, threads: Int, _ pack: @Sendable (Int, Int) -> Void) {
+        let blocks = (m + block - 1) / block
+        let parts = m * width >= 1 << 18 ? max(1, min(threads, blocks)) : 1
+        Parallel.forRanges(blocks, chunks: parts) { range in
+            let lo = range.lowerBound * block, hi = min(m, range.upperBound * block)
+            if hi > lo { pack(lo, hi - lo) }
+        }
+    }
 
     /// One part per thread for products of at least 2²⁰ multiply-adds, else one.
     private static func parts(threads: Int, units: Int, work: Int) -> Int {
