@@ -1,5 +1,8 @@
 import CKernels
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A weight matrix W [rows, columns] stored once in the panel layout of `CKernels` (16 rows per
 /// panel, each column's 16 values adjacent), for the products a linear layer needs, x·Wᵀ and
@@ -20,9 +23,15 @@ public final class PackedMatrix: @unchecked Sendable {
         self.rows = rows
         self.columns = columns
         panelCount = (rows + Int(CK_PANEL) - 1) / Int(CK_PANEL)
-        let count = max(1, Int(ck_packed_count(rows, columns)))
-        storage = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
-            .bindMemory(to: Float.self, capacity: count)
+        let count = max(1, Int(ck_packed_count(rows, columns))), bytes = count * MemoryLayout<Float>.stride
+        // Large matrices on 2 MiB pages where the kernel allows it (fewer TLB misses while the
+        // products stream them); the advice is only a hint and may be refused.
+        let huge = bytes >= Self.hugePage
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: huge ? Self.hugePage : 64)
+        #if canImport(Glibc)
+        if huge { _ = madvise(raw, bytes / Self.hugePage * Self.hugePage, Int32(MADV_HUGEPAGE)) }
+        #endif
+        storage = raw.bindMemory(to: Float.self, capacity: count)
         storage.initialize(repeating: 0, count: count)
         let stride = rowStride ?? columns, panels = panelCount
         let target = SendablePointer(storage), from = SendablePointer(UnsafeMutablePointer(mutating: source))
@@ -90,9 +99,7 @@ public final class PackedMatrix: @unchecked Sendable {
         rowRange: Range<Int>? = nil, columnRange: Range<Int>? = nil,
         threads: Int = BLAS.threadCount, portable: Bool = false
     ) {
-        let rowsUsed = rowRange ?? 0..<rows, columnsUsed = columnRange ?? 0..<columns
-        precondition(rowsUsed.lowerBound >= 0 && rowsUsed.upperBound <= rows, "rows \(rowsUsed) outside 0..<\(rows)")
-        precondition(columnsUsed.lowerBound >= 0 && columnsUsed.upperBound <= columns, "columns \(columnsUsed) outside 0..<\(columns)")
+        let (rowsUsed, columnsUsed) = block(rowRange, columnRange)
         guard m > 0, !rowsUsed.isEmpty else { return }
         let width = columnsUsed.count, ldy = outputStride ?? rowsUsed.count
         let packedInput = UnsafeMutablePointer<Float>.allocate(capacity: max(1, Int(ck_activations_count(m, width))))
@@ -126,9 +133,7 @@ public final class PackedMatrix: @unchecked Sendable {
         rowRange: Range<Int>? = nil, columnRange: Range<Int>? = nil,
         threads: Int = BLAS.threadCount, portable: Bool = false
     ) {
-        let rowsUsed = rowRange ?? 0..<rows, columnsUsed = columnRange ?? 0..<columns
-        precondition(rowsUsed.lowerBound >= 0 && rowsUsed.upperBound <= rows, "rows \(rowsUsed) outside 0..<\(rows)")
-        precondition(columnsUsed.lowerBound >= 0 && columnsUsed.upperBound <= columns, "columns \(columnsUsed) outside 0..<\(columns)")
+        let (rowsUsed, columnsUsed) = block(rowRange, columnRange)
         guard m > 0, !columnsUsed.isEmpty else { return }
         let lddx = outputStride ?? columnsUsed.count
         let r0 = rowsUsed.lowerBound, r1 = rowsUsed.upperBound
@@ -152,8 +157,18 @@ public final class PackedMatrix: @unchecked Sendable {
         }
     }
 
+    private static let hugePage = 2 << 20
+
     /// Whether the AVX2/FMA micro-kernels serve the products on this CPU.
     public static var usesVectorKernels: Bool { ck_vector_kernels() != 0 }
+
+    /// The rows and columns of W a product uses (all by default), checked against W's shape.
+    private func block(_ rowRange: Range<Int>?, _ columnRange: Range<Int>?) -> (Range<Int>, Range<Int>) {
+        let rowsUsed = rowRange ?? 0..<rows, columnsUsed = columnRange ?? 0..<columns
+        precondition(rowsUsed.lowerBound >= 0 && rowsUsed.upperBound <= rows, "rows \(rowsUsed) outside 0..<\(rows)")
+        precondition(columnsUsed.lowerBound >= 0 && columnsUsed.upperBound <= columns, "columns \(columnsUsed) outside 0..<\(columns)")
+        return (rowsUsed, columnsUsed)
+    }
 
     /// Runs `pack(firstRow, rowCount)` over row ranges aligned to `block` rows, on `threads`
     /// threads when there are at least 2¹⁸ elements to move (a block's packed form starts at
