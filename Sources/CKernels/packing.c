@@ -3,12 +3,15 @@
 
 int ck_vector_kernels(void) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    // Computed once; threads racing on the first call store the same value (atomically).
     static int known = -1;
-    if (known < 0) {
+    int value = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (value < 0) {
         __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&known, value, __ATOMIC_RELAXED);
     }
-    return known;
+    return value;
 #else
     return 0;
 #endif

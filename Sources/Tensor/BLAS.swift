@@ -37,8 +37,9 @@ public enum BLAS {
 
     /// `sgemm` with C's columns split into one contiguous range per OpenBLAS thread, each range
     /// computed by a single-threaded OpenBLAS call on its own thread (then the thread count is
-    /// restored). For the forward's 128-row products this beats OpenBLAS's own threading, whose
-    /// idle workers also spin against the element-wise kernels' threads. Small problems, and a
+    /// restored). For 128-row products this beats OpenBLAS's own threading, whose idle workers
+    /// also spin against the element-wise kernels' threads; the model's weight products now use
+    /// `PackedMatrix`, and this serves as their OpenBLAS baseline in `bench linear`. Small problems, and a
     /// thread count of 1, go straight to `sgemm`. The thread count is process-wide: concurrent
     /// callers stay correct and at worst run a split with OpenBLAS's own threads too.
     public static func sgemmSplittingColumns(
