@@ -113,25 +113,17 @@ void ck_gemm_packed_transposed(long m, long k, const float *dy, const float *pac
     long groups = (c1 - c0 + R - 1) / R, tiles = (m + 15) / 16;
     long first = r0 / P, np = r1 > r0 ? panels(r1) - first : 0, panelStride = k * P;
     // Loops: reduction passes (W from memory once) → blocks of 8 gradient tiles (their rows of
-    // dy, ≤ 128 KiB, in L2) → column groups (their W lines in L1) → tiles. With more than one
-    // pass, the 6×16 tiles of dxᵀ wait in `sums` (tile (g, b) at (g·tiles + b)·96) between passes.
+    // dy, ≤ 128 KiB, in L2) → column groups (their W lines in L1) → tiles. Passes cover
+    // TRANSPOSED_BLOCK panels each (few streams of W); between passes the 6×16 tiles of dxᵀ wait
+    // in `sums` (tile (g, b) at (g·tiles + b)·96). Without memory for it: one pass over them all.
+    long pass = min_l(np, TRANSPOSED_BLOCK);
     float *sums = NULL;
-    if (np > TRANSPOSED_BLOCK) {
+    if (pass < np) {
         sums = calloc((size_t)groups * tiles * R * 16, sizeof(float));
-        if (!sums) {
-            // No memory for the scratch: one pass per tile over the whole reduction.
-            for (long c = c0; c < c1; c += R)
-                for (long b = 0; b < tiles; b++) {
-                    float t[R * 16] = {0};
-                    tile(min_l(R, c1 - c), np, packed + (size_t)first * panelStride + c * P, panelStride,
-                         dy + (size_t)b * 16 * np * P, t);
-                    store(t, min_l(R, c1 - c), min_l(16, m - b * 16), dx + (size_t)b * 16 * lddx + (c - c0), lddx, accumulate);
-                }
-            return;
-        }
+        if (!sums) pass = np;
     }
-    for (long q0 = 0; q0 < np || q0 == 0; q0 += TRANSPOSED_BLOCK) {
-        long count = min_l(TRANSPOSED_BLOCK, np - q0), last = q0 + TRANSPOSED_BLOCK >= np;
+    for (long q0 = 0;; q0 += pass) {
+        long count = min_l(pass, np - q0), last = q0 + pass >= np;
         for (long b0 = 0; b0 < tiles; b0 += TRANSPOSED_TILES) {
             long b1 = min_l(tiles, b0 + TRANSPOSED_TILES);
             for (long g = 0; g < groups; g++) {
@@ -147,7 +139,7 @@ void ck_gemm_packed_transposed(long m, long k, const float *dy, const float *pac
                 }
             }
         }
-        if (np == 0) break;
+        if (last) break;
     }
     free(sums);
 }

@@ -199,6 +199,7 @@ public enum CopySuppressionScores {
         let n = tokens.count, d = model.d
         let gain = model.finalNormWeight.pointer
         let blocked: Float = -1e9
+        let unembedding = tokens.map { model.embedOut.row($0) }
         var kept = [Bool](repeating: false, count: n * n)
         for q in 0..<n {
             let x = trace.residual(l) + q * d
@@ -207,9 +208,8 @@ public enum CopySuppressionScores {
             mean /= Float(d)
             var lens = [Float](repeating: blocked, count: n)
             for k in 0...q where !functionTokens.contains(tokens[k]) {
-                let unembedding = model.embedOut.row(tokens[k])
                 var dot: Float = 0
-                for c in 0..<d { dot += (x[c] - mean) / sigma[q] * gain[c] * unembedding[c] }
+                for c in 0..<d { dot += (x[c] - mean) / sigma[q] * gain[c] * unembedding[k][c] }
                 lens[k] = dot
             }
             let ranked = (0..<n).map { firstOccurrence[$0] ? lens[$0] : blocked }.sorted(by: >)

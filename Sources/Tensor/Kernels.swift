@@ -213,17 +213,6 @@ public enum Kernels {
     public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { y[i] += x[i] }
     }
-
-    /// Adds a bias vector of `width` to each of `rows` rows of stride `stride`.
-    @inlinable
-    public static func addBias(
-        _ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, rows: Int, width: Int, stride: Int
-    ) {
-        for r in 0..<rows {
-            let row = y + r * stride
-            for c in 0..<width { row[c] += bias[c] }
-        }
-    }
 }
 
 /// Rotary cos/sin tables for positions 0..<maxPositions, computed in Float32 exactly as HF's

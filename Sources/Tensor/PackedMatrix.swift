@@ -17,8 +17,8 @@ public final class PackedMatrix: @unchecked Sendable {
     public let storage: UnsafeMutablePointer<Float>
     private let panelCount: Int
 
-    /// Packs the row-major matrix at `source` (row stride `rowStride`, default `columns`).
-    public init(rowMajor source: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int? = nil) {
+    /// Packs the row-major matrix at `source`.
+    public init(rowMajor source: UnsafePointer<Float>, rows: Int, columns: Int) {
         precondition(rows >= 0 && columns >= 0, "negative matrix shape")
         self.rows = rows
         self.columns = columns
@@ -33,10 +33,10 @@ public final class PackedMatrix: @unchecked Sendable {
         #endif
         storage = raw.bindMemory(to: Float.self, capacity: count)
         storage.initialize(repeating: 0, count: count)
-        let stride = rowStride ?? columns, panels = panelCount
+        let panels = panelCount
         let target = SendablePointer(storage), from = SendablePointer(UnsafeMutablePointer(mutating: source))
         Parallel.forRanges(panels, chunks: rows * columns >= 1 << 20 ? ParallelKernels.threads : 1) { range in
-            ck_pack_panels(from.base, stride, rows, columns, range.lowerBound, range.upperBound, target.base)
+            ck_pack_panels(from.base, columns, rows, columns, range.lowerBound, range.upperBound, target.base)
         }
     }
 
@@ -49,9 +49,6 @@ public final class PackedMatrix: @unchecked Sendable {
     }
 
     deinit { storage.deallocate() }
-
-    /// Bytes held by the packed storage.
-    public var byteCount: Int { Int(ck_packed_count(rows, columns)) * MemoryLayout<Float>.stride }
 
     /// Copies row r (W[r, :], `columns` floats) to `output`.
     public func copyRow(_ r: Int, into output: UnsafeMutablePointer<Float>) {
@@ -80,13 +77,6 @@ public final class PackedMatrix: @unchecked Sendable {
             (output + done).update(from: row + c, count: n)
             done += n
         }
-    }
-
-    /// The matrix in row-major order (a transient copy for cold paths).
-    public func rowMajor() -> FloatBuffer {
-        let out = FloatBuffer(count: rows * columns)
-        for r in 0..<rows { copyRow(r, into: out.pointer + r * columns) }
-        return out
     }
 
     /// y = x·W[rowRange, columnRange]ᵀ (+ bias), the forward of `nn.Linear` (on a block of W):

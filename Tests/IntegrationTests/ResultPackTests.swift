@@ -9,14 +9,21 @@ import Testing
 /// stopped before that writes them at its next start; a damaged pack re-queues its units.
 extension ClusterProcessTests {
     @Suite struct ResultPackTests {
+        /// A noop sweep of `units` units per task (2 tasks) on 3 workers with `--pack-threshold`,
+        /// waited for up to `seconds`.
+        static func runSweep(units: Int, packThreshold: Int, seconds: Double) throws -> (Cluster, Process) {
+            let cluster = try Cluster(yaml: Cluster.sweep(units: units, method: "noop", tasks: 2))
+            let coordinator = try cluster.startCoordinator(["--pack-threshold", "\(packThreshold)"])
+            for i in 0..<3 { try cluster.startWorker(i, capacity: 16) }
+            #expect(cluster.wait(coordinator, seconds: seconds), "did not finish:\n\(cluster.log("coordinator.log").suffix(2000))")
+            return (cluster, coordinator)
+        }
+
         @Test(.timeLimit(.minutes(2)))
         func aFastSweepGoesThroughPacksAndEndsWithEveryResultInItsOwnFile() throws {
             guard Binary.available else { return }
-            let cluster = try Cluster(yaml: Cluster.sweep(units: 400, method: "noop", tasks: 2))
             // Every group commit packs its results, however few arrive at once on this machine.
-            let coordinator = try cluster.startCoordinator(["--pack-threshold", "1"])
-            for i in 0..<3 { try cluster.startWorker(i, capacity: 16) }
-            #expect(cluster.wait(coordinator, seconds: 90), "did not finish:\n\(cluster.log("coordinator.log").suffix(2000))")
+            let (cluster, coordinator) = try Self.runSweep(units: 400, packThreshold: 1, seconds: 90)
             #expect(coordinator.terminationStatus == 0)
             try cluster.expectAllDoneOnce(units: 800)
             let packs = cluster.results.appendingPathComponent(PackedResult.folder)
@@ -31,10 +38,7 @@ extension ClusterProcessTests {
         @Test(.timeLimit(.minutes(2)))
         func packThresholdZeroWritesEveryResultStraightToItsFile() throws {
             guard Binary.available else { return }
-            let cluster = try Cluster(yaml: Cluster.sweep(units: 100, method: "noop", tasks: 2))
-            let coordinator = try cluster.startCoordinator(["--pack-threshold", "0"])
-            for i in 0..<3 { try cluster.startWorker(i, capacity: 16) }
-            #expect(cluster.wait(coordinator, seconds: 60), "did not finish:\n\(cluster.log("coordinator.log").suffix(2000))")
+            let (cluster, _) = try Self.runSweep(units: 100, packThreshold: 0, seconds: 60)
             try cluster.expectAllDoneOnce(units: 200)
             #expect(Self.packedCount(in: cluster.log("coordinator.log")) == 0)
             #expect(!FileManager.default.fileExists(atPath: cluster.results.appendingPathComponent(PackedResult.folder).path))

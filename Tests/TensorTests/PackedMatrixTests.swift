@@ -121,6 +121,11 @@ import Tensor
         let w = Self.values(37 * 11, seed: 7)
         let packed = w.withUnsafeBufferPointer { PackedMatrix(rowMajor: $0.baseAddress!, rows: 37, columns: 11) }
         for r in [0, 15, 16, 36] { #expect(packed.row(r) == Array(w[(r * 11)..<(r * 11 + 11)])) }
-        #expect(packed.rowMajor().array() == w)
+        var whole = [Float](repeating: 0, count: w.count)
+        whole.withUnsafeMutableBufferPointer { packed.copyElements(from: 0, count: w.count, into: $0.baseAddress!) }
+        #expect(whole == w)
+        var middle = [Float](repeating: 0, count: 30)
+        middle.withUnsafeMutableBufferPointer { packed.copyElements(from: 20, count: 30, into: $0.baseAddress!) }
+        #expect(middle == Array(w[20..<50]))
     }
 }
